@@ -1,0 +1,90 @@
+# mod_rest: the front door. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+# Where Debian's ejabberd keeps its beams (ejabberd-23.01-1/, p1_* apps are in /usr/lib/erlang/lib).
+ERL_LIBS ?= /usr/lib/x86_64-linux-gnu
+export ERL_LIBS
+CONTRIB_MODULES_PATH ?= $(HOME)/.ejabberd-modules
+DEBIAN_PACKAGES := erlang-nox erlang-dev erlang-eunit rebar3 ejabberd
+
+STAGE := _build/mod_rest
+WORKER_SOURCES := $(shell find src -name '*.ts') tsconfig.json
+ERL_SOURCES := $(wildcard erl/*.erl erl/*.app.src) rebar.config rebar.config.script
+
+.PHONY: help deps build install uninstall run test test-unit test-erl test-integration lint clean
+
+help: ## this list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+# --- dependencies: installed only when missing, so a second run takes well under a second ---
+deps: _build/.debian node_modules/.package-lock.json ## install Debian packages and npm packages if missing
+
+_build/.debian:
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@mkdir -p _build && touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# --- build ---
+build: deps $(STAGE)/.built ## build the Erlang stub and the worker into _build/mod_rest
+
+priv/worker/main.js: node_modules/.package-lock.json $(WORKER_SOURCES)
+	rm -rf priv/worker
+	npx tsc -p tsconfig.json
+
+_build/default/lib/mod_rest/ebin/mod_rest.beam: _build/.debian $(ERL_SOURCES)
+	rebar3 compile
+
+# The tree `make install` copies: an ejabberd contrib module (spec, ebin, priv, conf).
+$(STAGE)/.built: priv/worker/main.js _build/default/lib/mod_rest/ebin/mod_rest.beam mod_rest.spec conf/mod_rest.yml package-lock.json
+	rm -rf $(STAGE) && mkdir -p $(STAGE)/ebin $(STAGE)/priv $(STAGE)/conf
+	cp _build/default/lib/mod_rest/ebin/*.beam _build/default/lib/mod_rest/ebin/mod_rest.app $(STAGE)/ebin/
+	cp -r priv/worker $(STAGE)/priv/
+	cp package.json package-lock.json $(STAGE)/priv/
+	cd $(STAGE)/priv && npm ci --omit=dev --prefer-offline --no-audit --no-fund --loglevel=error && rm package-lock.json
+	cp mod_rest.spec $(STAGE)/
+	cp conf/mod_rest.yml $(STAGE)/conf/
+	touch $@
+
+install: build ## install into $CONTRIB_MODULES_PATH (default ~/.ejabberd-modules)
+	rm -rf $(CONTRIB_MODULES_PATH)/mod_rest
+	mkdir -p $(CONTRIB_MODULES_PATH)
+	cp -r $(STAGE) $(CONTRIB_MODULES_PATH)/mod_rest
+	rm -f $(CONTRIB_MODULES_PATH)/mod_rest/.built
+	@echo "installed into $(CONTRIB_MODULES_PATH)/mod_rest"
+
+uninstall: ## remove it from $CONTRIB_MODULES_PATH
+	rm -rf $(CONTRIB_MODULES_PATH)/mod_rest
+
+# --- the main job: a throwaway ejabberd on loopback with mod_rest, in the foreground ---
+run: build ## run a local ejabberd with mod_rest on 127.0.0.1 (c2s 5222, HTTP 5285); Ctrl-C stops it
+	npx tsx scripts/sandbox.ts run
+
+# --- tests ---
+test: build ## every test: TypeScript units, EUnit, integration against a real ejabberd
+	npx tsx scripts/test-all.ts
+
+test-unit: build ## mocha unit tests of the worker
+	npx mocha 'test/unit/**/*.test.ts'
+
+test-erl: build ## EUnit tests of the Erlang stub
+	rebar3 eunit
+
+test-integration: build ## a real ejabberd, a real XMPP client
+	npx mocha --timeout 60000 'test/integration/**/*.test.ts'
+
+lint: deps ## type-check everything, xref the Erlang side
+	npx tsc -p tsconfig.json --noEmit
+	npx tsc -p test/tsconfig.json --noEmit
+	rebar3 xref
+
+clean: ## remove build output (not node_modules)
+	rm -rf _build priv/worker .run

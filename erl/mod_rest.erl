@@ -1,0 +1,227 @@
+%%%----------------------------------------------------------------------
+%%% mod_rest: POST stanzas and ejabberdctl command lines into ejabberd over HTTP.
+%%%
+%%% A thin gen_mod and ejabberd_http handler. Each request goes, as a plain map, to a
+%%% TypeScript worker (mod_rest_port) that checks and parses it; what comes back is carried
+%%% out here, in the VM: a stanza is run through the sender's user_send_packet hook and
+%%% routed; a command is checked (credentials, access_commands) and run. Every request gets
+%%% an HTTP answer, whatever the worker does.
+%%%----------------------------------------------------------------------
+-module(mod_rest).
+-behaviour(gen_mod).
+
+%% gen_mod callbacks
+-export([start/2, stop/1, reload/3, depends/2, mod_opt_type/1, mod_options/1, mod_doc/0]).
+%% ejabberd_http handler
+-export([process/2]).
+%% Pure helpers, exported for the EUnit tests
+-export([choose_host/3, port_error_answer/1, worker_policy/1]).
+
+-include("logger.hrl").
+-include("ejabberd_http.hrl").
+
+-define(NS_CLIENT, <<"jabber:client">>).
+-define(HEADERS, [{<<"Content-Type">>, <<"text/plain; charset=utf-8">>},
+                  {<<"X-Content-Type-Options">>, <<"nosniff">>}]).
+
+%%%===================================================================
+%%% gen_mod callbacks
+%%%===================================================================
+-spec start(binary(), gen_mod:opts()) -> ok | {error, term()}.
+start(Host, Opts) ->
+    case mod_rest_port:ensure_started() of
+        ok -> register_host(Host, Opts);
+        {error, _} = Err -> Err
+    end.
+
+-spec stop(binary()) -> ok.
+stop(Host) ->
+    case catch mod_rest_port:forget_host(Host) of
+        0 -> mod_rest_port:stop();
+        _ -> ok
+    end.
+
+-spec reload(binary(), gen_mod:opts(), gen_mod:opts()) -> ok.
+reload(Host, NewOpts, _OldOpts) ->
+    register_host(Host, NewOpts).
+
+-spec depends(binary(), gen_mod:opts()) -> [{module(), hard | soft}].
+depends(_Host, _Opts) ->
+    [].
+
+register_host(Host, Opts) ->
+    mod_rest_port:set_host(Host, worker_policy(Opts), mod_rest_opt:worker_executable(Opts)).
+
+%% The options the worker applies, in the protocol's plain terms (see mod_rest_port).
+-spec worker_policy(gen_mod:opts()) -> map().
+worker_policy(Opts) ->
+    #{allowed_ips => [ip_mask_to_text(M) || M <- all_to_empty(mod_rest_opt:allowed_ips(Opts))],
+      allowed_destinations => [jid:encode(jid:tolower(J))
+                               || J <- all_to_empty(mod_rest_opt:allowed_destinations(Opts))],
+      allowed_stanza_types => [atom_to_binary(T, utf8)
+                               || T <- all_to_empty(mod_rest_opt:allowed_stanza_types(Opts))]}.
+
+all_to_empty(all) -> [];
+all_to_empty(List) -> List.
+
+ip_mask_to_text({IP, Bits}) ->
+    iolist_to_binary([inet:ntoa(IP), $/, integer_to_binary(Bits)]).
+
+%%%===================================================================
+%%% HTTP handler
+%%%===================================================================
+-spec process([binary()], #request{}) -> {pos_integer(), [{binary(), binary()}], binary()}.
+process(LocalPath, #request{} = Request) ->
+    try handle(LocalPath, Request)
+    catch Class:Reason:Stack ->
+            %% ejabberd_http drops the connection when a handler crashes: never let it.
+            ?ERROR_MSG("mod_rest: internal error: ~ts",
+                       [misc:format_exception(2, Class, Reason, Stack)]),
+            answer(500, <<"Error: internal error in mod_rest.">>)
+    end.
+
+handle(LocalPath, #request{method = Method, data = Data, ip = {IP, _}, host = HttpHost}) ->
+    case choose_host(HttpHost, ejabberd_option:hosts(), fun(H) -> gen_mod:is_loaded(H, ?MODULE) end) of
+        undefined ->
+            answer(503, <<"Error: mod_rest is not enabled on any virtual host.">>);
+        Host ->
+            Request = #{method => method_name(Method), path => LocalPath, body => Data,
+                        ip => list_to_binary(inet:ntoa(IP)), host => Host},
+            case mod_rest_port:call(Request, mod_rest_opt:request_timeout(Host)) of
+                {ok, Action} -> carry_out(Action, Host, IP);
+                {error, Why} -> port_error_answer(Why)
+            end
+    end.
+
+method_name(Method) when is_atom(Method) -> atom_to_binary(Method, utf8);
+method_name(Method) when is_binary(Method) -> Method.
+
+%% The vhost named by the Host header when mod_rest runs there; otherwise the first vhost,
+%% in the order of ejabberd's `hosts` option, that runs mod_rest. Clients talking to an IP
+%% address (Host: 127.0.0.1) thus get the first vhost, never a dropped connection.
+-spec choose_host(binary(), [binary()], fun((binary()) -> boolean())) -> binary() | undefined.
+choose_host(HttpHost, Hosts, IsLoaded) ->
+    Named = case jid:nameprep(HttpHost) of
+                error -> undefined;
+                Name -> Name
+            end,
+    case lists:member(Named, Hosts) andalso IsLoaded(Named) of
+        true -> Named;
+        false ->
+            case lists:filter(IsLoaded, Hosts) of
+                [First | _] -> First;
+                [] -> undefined
+            end
+    end.
+
+%%%===================================================================
+%%% Carrying out the worker's decision
+%%%===================================================================
+carry_out({route, El}, _Host, IP) ->
+    try xmpp:decode(El, ?NS_CLIENT, []) of
+        Pkt -> route(Pkt, IP)
+    catch error:{xmpp_codec, Why} ->
+            ?DEBUG("mod_rest: not a stanza the XMPP codec accepts: ~ts", [xmpp:format_error(Why)]),
+            %% The original's answer, kept for compatibility.
+            answer(500, <<"Error: xmpp_codec">>)
+    end;
+carry_out({command, Name, Args, Auth}, Host, _IP) ->
+    {Status, Body} = mod_rest_command:run(Host, Name, Args, Auth,
+                                          mod_rest_opt:access_commands(Host)),
+    answer(Status, Body);
+carry_out({answer, Status, Body}, _Host, _IP) when is_integer(Status), is_binary(Body) ->
+    answer(Status, Body).
+
+%% As ejabberd_c2s does for a client's stanza: the sender's server runs user_send_packet
+%% (MAM archives it, carbons copy it), then the router delivers what the hooks return.
+route(Pkt, IP) ->
+    From = xmpp:get_from(Pkt),
+    {LUser, LServer, LResource} = jid:tolower(From),
+    C2SState = #{jid => From, user => LUser, server => LServer, resource => LResource,
+                 lserver => LServer, ip => {IP, 0}, lang => <<"en">>},
+    case ejabberd_hooks:run_fold(user_send_packet, LServer, {Pkt, C2SState}, []) of
+        {drop, _} ->
+            answer(403, <<"Error: the stanza was dropped by the server's user_send_packet hooks.">>);
+        {Pkt1, _} ->
+            ejabberd_router:route(Pkt1),
+            answer(200, <<"Ok">>)
+    end.
+
+-spec port_error_answer(mod_rest_port:call_error()) -> {pos_integer(), list(), binary()}.
+port_error_answer(timeout) ->
+    answer(504, <<"Error: the REST worker did not answer in time; nothing was done.">>);
+port_error_answer(Why) ->
+    Body = case Why of
+               busy -> <<"Error: the REST worker is busy; nothing was done, try again.">>;
+               worker_died -> <<"Error: the REST worker stopped; nothing was done, try again.">>;
+               garbled -> <<"Error: the REST worker failed; nothing was done, try again.">>;
+               _ -> <<"Error: the REST worker is not running; nothing was done, try again.">>
+           end,
+    {503, [{<<"Retry-After">>, <<"1">>} | ?HEADERS], Body}.
+
+answer(Status, Body) ->
+    {Status, ?HEADERS, Body}.
+
+%%%===================================================================
+%%% Options
+%%%===================================================================
+-spec mod_opt_type(atom()) -> econf:validator().
+mod_opt_type(allowed_ips) ->
+    econf:either(econf:enum([all]), econf:list(econf:ip_mask()));
+mod_opt_type(allowed_destinations) ->
+    econf:either(econf:enum([all]), econf:list(econf:jid()));
+mod_opt_type(allowed_stanza_types) ->
+    econf:either(econf:enum([all]), econf:list(econf:enum([message, presence, iq])));
+mod_opt_type(access_commands) ->
+    econf:and_then(
+      econf:list(econf:map(econf:atom(),
+                           econf:either(econf:enum([all]), econf:list(econf:atom())))),
+      fun lists:append/1);
+mod_opt_type(request_timeout) ->
+    econf:timeout(second);
+mod_opt_type(worker_executable) ->
+    econf:binary().
+
+-spec mod_options(binary()) -> [{atom(), term()}].
+mod_options(_Host) ->
+    [{allowed_ips, [{{127, 0, 0, 1}, 32}, {{0, 0, 0, 0, 0, 0, 0, 1}, 128}]},
+     {allowed_destinations, all},
+     {allowed_stanza_types, all},
+     {access_commands, []},
+     {request_timeout, timer:seconds(5)},
+     {worker_executable, <<"node">>}].
+
+mod_doc() ->
+    #{desc =>
+          [<<"POST an XMPP stanza or an ejabberdctl command line to an HTTP "
+             "request handler; the stanza is routed, the command is run.">>, "",
+           <<"Add it under 'listen' -> 'ejabberd_http' -> 'request_handlers' "
+             "(e.g. '/rest: mod_rest') as well as under 'modules'.">>],
+      opts =>
+          [{allowed_ips,
+            #{value => "all | [IP | IP/Mask]",
+              desc => <<"Peers allowed to use the handler; IPv4-mapped IPv6 peers match "
+                        "IPv4 entries. Others get 406. Default: loopback only "
+                        "(127.0.0.1 and ::1).">>}},
+           {allowed_destinations,
+            #{value => "all | [JID]",
+              desc => <<"Stanzas may only be sent to these JIDs, compared normalised; a bare "
+                        "JID also admits its resources. Default: all.">>}},
+           {allowed_stanza_types,
+            #{value => "all | [message | presence | iq]",
+              desc => <<"Stanza element names accepted. Default: all.">>}},
+           {access_commands,
+            #{value => "[{AccessName: all | [Command]}]",
+              desc => <<"When not empty, a command runs only for '--auth' credentials that "
+                        "ejabberd accepts and whose user an access rule listing that command "
+                        "allows. Default: [] (no restriction; '--auth' is still checked "
+                        "when given).">>}},
+           {request_timeout,
+            #{value => "timeout()",
+              desc => <<"How long a request may wait for the worker before it is answered "
+                        "504. Default: 5 seconds.">>}},
+           {worker_executable,
+            #{value => "Path",
+              desc => <<"The Node.js executable that runs the worker, looked up in PATH "
+                        "when not absolute. Node-wide: the first vhost's value applies. "
+                        "Default: node.">>}}]}.

@@ -1,0 +1,29 @@
+%%%----------------------------------------------------------------------
+%%% Option accessors for mod_rest, in the shape of ejabberd's generated mod_*_opt.erl:
+%%% each takes a vhost or an already-validated options map.
+%%%----------------------------------------------------------------------
+-module(mod_rest_opt).
+
+-export([access_commands/1, allowed_destinations/1, allowed_ips/1,
+         allowed_stanza_types/1, request_timeout/1, worker_executable/1]).
+
+-spec access_commands(gen_mod:opts() | binary()) -> [{atom(), all | [atom()]}].
+access_commands(Opts) -> get(access_commands, Opts).
+
+-spec allowed_destinations(gen_mod:opts() | binary()) -> all | [jid:jid()].
+allowed_destinations(Opts) -> get(allowed_destinations, Opts).
+
+-spec allowed_ips(gen_mod:opts() | binary()) -> all | [{inet:ip_address(), 0..128}].
+allowed_ips(Opts) -> get(allowed_ips, Opts).
+
+-spec allowed_stanza_types(gen_mod:opts() | binary()) -> all | [message | presence | iq].
+allowed_stanza_types(Opts) -> get(allowed_stanza_types, Opts).
+
+-spec request_timeout(gen_mod:opts() | binary()) -> pos_integer().
+request_timeout(Opts) -> get(request_timeout, Opts).
+
+-spec worker_executable(gen_mod:opts() | binary()) -> binary().
+worker_executable(Opts) -> get(worker_executable, Opts).
+
+get(Opt, Opts) when is_map(Opts) -> gen_mod:get_opt(Opt, Opts);
+get(Opt, Host) -> gen_mod:get_module_opt(Host, mod_rest, Opt).

@@ -1,0 +1,335 @@
+%%%----------------------------------------------------------------------
+%%% mod_rest_port: owns the TypeScript worker's port, one per node.
+%%%
+%%% HTTP processes write their request frames to the port themselves (one hop fewer) and
+%%% wait on an alias; this process reads the worker's replies and hands each to its waiter.
+%%% It traps exits, restarts a dead worker with backoff, and answers every pending request
+%%% when the worker dies, so no HTTP client is left without an answer.
+%%%
+%%% Wire protocol ({packet, 4}, each frame term_to_binary/1 of one of these;
+%%% src/port/protocol.ts types the same table):
+%%%
+%%%   ejabberd -> worker                          worker -> ejabberd
+%%%   {config, Host, #{allowed_ips => [Cidr],     {hello, Version}         once, when ready
+%%%            allowed_destinations => [Jid],     {reply, Id, Action}      one per request
+%%%            allowed_stanza_types => [Name]}}     Action = {route, #xmlel{}}
+%%%   {forget, Host}                                       | {command, Name, [Arg], Auth}
+%%%   {log_level, debug|info|warning|error}                | {answer, Status, Body}
+%%%   {request, Id, #{method, path, body,           Auth = none | {User, Server, Password}
+%%%                   ip, host}}                  {log, Level, Line}       for ejabberd's log
+%%%
+%%% Every string is a UTF-8 binary. Id is below 2^31 (the worker's codec is exact only there).
+%%% Replies are decoded with binary_to_term(B, [safe]): no atom is ever created from them.
+%%%----------------------------------------------------------------------
+-module(mod_rest_port).
+-behaviour(gen_server).
+
+-export([start_link/0, child_spec/0, ensure_started/0, stop/0,
+         set_host/3, forget_host/1, call/2, status/0, worker_os_pid/0]).
+-export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2]).
+-export([restart_delay/1, log_level/1]).
+
+-include("logger.hrl").
+
+-define(TABLE, mod_rest_port).
+-define(PROTOCOL_VERSION, 1).
+-define(MAX_ID, 16#7fffffff).
+%% Restart backoff: from 100 ms, doubling, at most 10 s; a worker that lived this long resets it.
+-define(MIN_RESTART_DELAY, 100).
+-define(MAX_RESTART_DELAY, 10000).
+-define(STABLE_AFTER, 5000).
+%% Let the port queue this much before port_command(nosuspend) answers busy (OTP 25+).
+%% Request bodies can be 20 MiB, so the default (8 KiB-ish) limits would refuse them.
+-define(BUSY_LIMITS, {16 * 1024 * 1024, 32 * 1024 * 1024}).
+
+-record(state, {port :: port() | undefined,
+                os_pid :: non_neg_integer() | undefined,
+                started_at = 0 :: integer(),
+                delay = ?MIN_RESTART_DELAY :: pos_integer(),
+                timer :: reference() | undefined,
+                hosts = #{} :: #{binary() => {map(), binary()}}}).
+
+-type call_error() :: unavailable | busy | timeout | worker_died | garbled.
+-export_type([call_error/0]).
+
+%%%===================================================================
+%%% API
+%%%===================================================================
+-spec start_link() -> {ok, pid()} | {error, term()}.
+start_link() ->
+    gen_server:start_link({local, ?MODULE}, ?MODULE, [], []).
+
+-spec child_spec() -> supervisor:child_spec().
+child_spec() ->
+    #{id => ?MODULE, start => {?MODULE, start_link, []},
+      restart => transient, shutdown => 5000, type => worker, modules => [?MODULE]}.
+
+%% One owner per node, shared by every vhost that runs mod_rest.
+-spec ensure_started() -> ok | {error, term()}.
+ensure_started() ->
+    case supervisor:start_child(ejabberd_gen_mod_sup, child_spec()) of
+        {ok, _} -> ok;
+        {error, {already_started, _}} -> ok;
+        {error, already_present} ->
+            case supervisor:restart_child(ejabberd_gen_mod_sup, ?MODULE) of
+                {ok, _} -> ok;
+                {error, running} -> ok;
+                Err -> Err
+            end;
+        Err -> Err
+    end.
+
+-spec stop() -> ok.
+stop() ->
+    _ = supervisor:terminate_child(ejabberd_gen_mod_sup, ?MODULE),
+    _ = supervisor:delete_child(ejabberd_gen_mod_sup, ?MODULE),
+    ok.
+
+%% Policy is the map sent to the worker; Executable the node binary this host asks for.
+-spec set_host(binary(), map(), binary()) -> ok.
+set_host(Host, Policy, Executable) ->
+    gen_server:call(?MODULE, {set_host, Host, Policy, Executable}).
+
+%% Returns how many hosts still use the worker.
+-spec forget_host(binary()) -> non_neg_integer().
+forget_host(Host) ->
+    gen_server:call(?MODULE, {forget_host, Host}).
+
+%% Runs in the HTTP process: sends the request and waits for the worker's action.
+-spec call(map(), pos_integer()) -> {ok, term()} | {error, call_error()}.
+call(Request, Timeout) ->
+    try ets:lookup_element(?TABLE, port, 2) of
+        undefined -> {error, unavailable};
+        Port -> call(Port, Request, Timeout)
+    catch error:badarg -> {error, unavailable}   % owner not running: no table
+    end.
+
+-spec status() -> map().
+status() ->
+    gen_server:call(?MODULE, status).
+
+-spec worker_os_pid() -> non_neg_integer() | undefined.
+worker_os_pid() ->
+    maps:get(os_pid, status()).
+
+%%%===================================================================
+%%% gen_server callbacks
+%%%===================================================================
+init([]) ->
+    process_flag(trap_exit, true),
+    ets:new(?TABLE, [named_table, public, set, {read_concurrency, true},
+                     {write_concurrency, true}]),
+    ets:insert(?TABLE, [{port, undefined}, {seq, 0}]),
+    {ok, #state{}}.
+
+handle_call({set_host, Host, Policy, Executable}, _From, State) ->
+    Old = executable(State),
+    State1 = State#state{hosts = maps:put(Host, {Policy, Executable}, State#state.hosts)},
+    State2 = case {State1#state.port, executable(State1)} of
+                 {undefined, _} when State1#state.timer == undefined -> open(State1);
+                 {undefined, _} -> State1;
+                 {_, Old} -> send_config(Host, Policy, State1), State1;
+                 {_, _New} ->
+                     ?INFO_MSG("mod_rest: worker executable changed; restarting the worker", []),
+                     open(close(State1, executable_changed))
+             end,
+    {reply, ok, State2};
+handle_call({forget_host, Host}, _From, State) ->
+    Hosts = maps:remove(Host, State#state.hosts),
+    send_frame({forget, Host}, State),
+    {reply, maps:size(Hosts), State#state{hosts = Hosts}};
+handle_call(status, _From, #state{port = Port, os_pid = OsPid} = State) ->
+    Ready = Port /= undefined andalso ets:lookup_element(?TABLE, port, 2) == Port,
+    {reply, #{ready => Ready, os_pid => OsPid, pending => pending_count(),
+              hosts => maps:keys(State#state.hosts)}, State};
+handle_call(_Request, _From, State) ->
+    {reply, {error, badarg}, State}.
+
+handle_cast(_Msg, State) ->
+    {noreply, State}.
+
+handle_info({Port, {data, Frame}}, #state{port = Port} = State) ->
+    try binary_to_term(Frame, [safe]) of
+        Term -> handle_frame(Term, State)
+    catch error:badarg ->
+            ?ERROR_MSG("mod_rest: the worker sent an unreadable frame; restarting it", []),
+            {noreply, restart_later(close(State, garbled))}
+    end;
+handle_info({Port, {exit_status, Status}}, #state{port = Port} = State) ->
+    ?ERROR_MSG("mod_rest: the worker exited with status ~B; restarting it", [Status]),
+    {noreply, restart_later(close(State, worker_died))};
+handle_info({'EXIT', Port, Reason}, #state{port = Port} = State) ->
+    ?ERROR_MSG("mod_rest: the worker's port closed (~p); restarting it", [Reason]),
+    {noreply, restart_later(close(State, worker_died))};
+handle_info(restart, State) ->
+    {noreply, open(State#state{timer = undefined})};
+handle_info(_Info, State) ->
+    %% Messages from a port already closed, or EXITs of linked processes we no longer own.
+    {noreply, State}.
+
+terminate(_Reason, State) ->
+    close(State, unavailable),
+    ok.
+
+%%%===================================================================
+%%% HTTP-process side
+%%%===================================================================
+call(Port, Request, Timeout) ->
+    Id = ets:update_counter(?TABLE, seq, {2, 1, ?MAX_ID, 1}),
+    Alias = alias([reply]),
+    ets:insert(?TABLE, {Id, Alias}),
+    Frame = term_to_binary({request, Id, Request}),
+    try erlang:port_command(Port, Frame, [nosuspend]) of
+        true ->
+            receive {Alias, Reply} -> Reply
+            after Timeout -> abandon(Id, Alias, timeout)
+            end;
+        false -> abandon(Id, Alias, busy)
+    catch error:badarg -> abandon(Id, Alias, unavailable)
+    end.
+
+%% The waiter gives up: whatever arrives for it later is dropped by the alias.
+abandon(Id, Alias, Why) ->
+    ets:delete(?TABLE, Id),
+    unalias(Alias),
+    receive {Alias, Reply} -> Reply
+    after 0 -> {error, Why}
+    end.
+
+%%%===================================================================
+%%% Internals
+%%%===================================================================
+handle_frame({reply, Id, Action}, State) when is_integer(Id) ->
+    case ets:take(?TABLE, Id) of
+        [{Id, Alias}] -> Alias ! {Alias, {ok, Action}};
+        [] -> ?DEBUG("mod_rest: reply ~B came after its deadline", [Id])
+    end,
+    {noreply, State};
+handle_frame({log, Level, Line}, State) when is_binary(Line) ->
+    log(Level, Line),
+    {noreply, State};
+handle_frame({hello, ?PROTOCOL_VERSION}, #state{port = Port} = State) ->
+    ?DEBUG("mod_rest: worker ~p ready", [State#state.os_pid]),
+    ets:insert(?TABLE, {port, Port}),
+    {noreply, State};
+handle_frame(Other, State) ->
+    ?ERROR_MSG("mod_rest: unexpected frame from the worker: ~P; restarting it", [Other, 10]),
+    {noreply, restart_later(close(State, garbled))}.
+
+log(debug, Line) -> ?DEBUG("mod_rest worker: ~ts", [Line]);
+log(info, Line) -> ?INFO_MSG("mod_rest worker: ~ts", [Line]);
+log(warning, Line) -> ?WARNING_MSG("mod_rest worker: ~ts", [Line]);
+log(_, Line) -> ?ERROR_MSG("mod_rest worker: ~ts", [Line]).
+
+open(#state{hosts = Hosts} = State) when map_size(Hosts) == 0 ->
+    State;
+open(State) ->
+    Exe = executable(State),
+    try
+        Path = find_executable(Exe),
+        Script = worker_script(),
+        Port = open_port({spawn_executable, Path},
+                         [{packet, 4}, binary, exit_status, use_stdio, hide,
+                          {args, [Script]}, {busy_limits_port, ?BUSY_LIMITS}]),
+        OsPid = case erlang:port_info(Port, os_pid) of
+                    {os_pid, P} -> P;
+                    undefined -> undefined
+                end,
+        State1 = State#state{port = Port, os_pid = OsPid,
+                             started_at = erlang:monotonic_time(millisecond)},
+        send_frame({log_level, log_level(ejabberd_logger:get())}, State1),
+        maps:foreach(fun(Host, {Policy, _}) -> send_config(Host, Policy, State1) end,
+                     State#state.hosts),
+        State1
+    catch throw:{cannot_start, Why} ->
+            ?ERROR_MSG("mod_rest: cannot start the worker: ~ts; retrying", [Why]),
+            restart_later(State);
+          error:Reason ->
+            ?ERROR_MSG("mod_rest: cannot start the worker (~p); retrying", [Reason]),
+            restart_later(State)
+    end.
+
+find_executable(Exe) ->
+    Name = binary_to_list(Exe),
+    case os:find_executable(Name) of
+        false -> throw({cannot_start, io_lib:format("'~ts' not found (option worker_executable)", [Name])});
+        Path -> Path
+    end.
+
+worker_script() ->
+    case code:priv_dir(mod_rest) of
+        {error, _} -> throw({cannot_start, "mod_rest has no priv directory in the code path"});
+        Priv ->
+            Script = filename:join([Priv, "worker", "main.js"]),
+            case filelib:is_regular(Script) of
+                true -> Script;
+                false -> throw({cannot_start, io_lib:format("~ts is missing (was the worker built?)", [Script])})
+            end
+    end.
+
+%% Closes the port if open and answers everything still waiting with {error, Why}.
+close(#state{port = undefined} = State, _Why) ->
+    State;
+close(#state{port = Port} = State, Why) ->
+    ets:insert(?TABLE, {port, undefined}),
+    catch port_close(Port),
+    kill_os_process(State#state.os_pid),
+    answer_pending({error, Why}),
+    Lived = erlang:monotonic_time(millisecond) - State#state.started_at,
+    Delay = case Lived >= ?STABLE_AFTER of
+                true -> ?MIN_RESTART_DELAY;
+                false -> State#state.delay
+            end,
+    State#state{port = undefined, os_pid = undefined, delay = Delay}.
+
+%% Closing stdin makes a healthy worker exit; a frozen or garbling one gets SIGKILL.
+kill_os_process(undefined) -> ok;
+kill_os_process(OsPid) ->
+    _ = os:cmd("kill -9 " ++ integer_to_list(OsPid) ++ " 2>/dev/null"),
+    ok.
+
+answer_pending(Reply) ->
+    Pending = ets:select(?TABLE, [{{'$1', '$2'}, [{is_integer, '$1'}], [{{'$1', '$2'}}]}]),
+    lists:foreach(fun({Id, Alias}) ->
+                          ets:delete(?TABLE, Id),
+                          Alias ! {Alias, Reply}
+                  end, Pending).
+
+pending_count() ->
+    ets:select_count(?TABLE, [{{'$1', '_'}, [{is_integer, '$1'}], [true]}]).
+
+restart_later(#state{timer = undefined, delay = Delay} = State) ->
+    Timer = erlang:send_after(Delay, self(), restart),
+    State#state{timer = Timer, delay = restart_delay(Delay)};
+restart_later(State) ->
+    State.
+
+-spec restart_delay(pos_integer()) -> pos_integer().
+restart_delay(Delay) ->
+    min(Delay * 2, ?MAX_RESTART_DELAY).
+
+send_config(Host, Policy, State) ->
+    send_frame({config, Host, Policy}, State).
+
+send_frame(_Term, #state{port = undefined}) -> ok;
+send_frame(Term, #state{port = Port}) ->
+    try port_command(Port, term_to_binary(Term)), ok
+    catch error:badarg -> ok    % the port just died; its EXIT is on its way
+    end.
+
+%% The executable asked for by the first vhost (in ejabberd's `hosts` order) that runs us.
+executable(#state{hosts = Hosts}) ->
+    Ordered = [H || H <- ejabberd_option:hosts(), maps:is_key(H, Hosts)]
+        ++ lists:sort(maps:keys(Hosts)),
+    case Ordered of
+        [] -> <<"node">>;
+        [First | _] -> element(2, maps:get(First, Hosts))
+    end.
+
+%% ejabberd's log levels, folded onto the four the worker knows.
+-spec log_level(atom()) -> debug | info | warning | error.
+log_level(debug) -> debug;
+log_level(info) -> info;
+log_level(notice) -> info;
+log_level(warning) -> warning;
+log_level(_) -> error.

@@ -1,0 +1,102 @@
+// The worker's entry point: wires stdin/stdout frames to the request pipeline. Nothing else.
+// Started by erl/mod_rest_port.erl with {packet, 4}; lives exactly as long as its port.
+import { decode, encode, type OutTerm } from './port/etf.js';
+import { FrameReader, frame } from './port/framing.js';
+import { helloFrame, logFrame, parseInbound, ProtocolError, replyFrame, type Inbound } from './port/protocol.js';
+import { compilePolicy, handleRequest, type CompiledPolicy } from './rest/pipeline.js';
+import { RestError } from './rest/errors.js';
+import { log, setLogLevel, setLogSink } from './log.js';
+
+// Any stray byte on stdout would corrupt the frame stream for good (platform-notes, pitfall 1).
+console.log = console.info = console.debug = console.warn = console.error;
+
+const policies = new Map<string, CompiledPolicy>();
+const reader = new FrameReader();
+let portOpen = true;
+
+function send(term: OutTerm): void {
+  if (!portOpen) return;
+  // Node -> Erlang has no backpressure of its own: stop reading requests until stdout drains.
+  if (!process.stdout.write(frame(encode(term)))) {
+    process.stdin.pause();
+    process.stdout.once('drain', () => process.stdin.resume());
+  }
+}
+
+function dispatch(message: Inbound): void {
+  switch (message.type) {
+    case 'request': {
+      const policy = policies.get(message.request.host);
+      const action = policy
+        ? handleRequest(message.request, policy, logRefusal)
+        : { kind: 'answer' as const, status: 503, body: 'Error: mod_rest is not configured for this host.' };
+      if (log.isLevelEnabled('debug')) {
+        const detail = action.kind === 'command' ? action.name : action.kind === 'answer' ? action.status : action.stanza.name;
+        log.debug({ id: message.id, ip: message.request.ip, host: message.request.host, action: action.kind, detail }, 'request');
+      }
+      send(replyFrame(message.id, action));
+      return;
+    }
+    case 'config': {
+      const policy = compilePolicy(message.policy);
+      for (const entry of policy.invalidEntries) log.warn({ host: message.host, entry }, 'option entry ignored: it does not parse');
+      policies.set(message.host, policy);
+      log.debug({ host: message.host }, 'policy updated');
+      return;
+    }
+    case 'forget':
+      policies.delete(message.host);
+      return;
+    case 'log_level':
+      setLogLevel(message.level);
+      return;
+  }
+}
+
+// Expected refusals are debug noise; anything else that became an answer is a bug worth seeing.
+function logRefusal(err: unknown): void {
+  if (err instanceof RestError) log.debug({ code: err.code, reason: err.reason }, 'request refused');
+  else log.error({ err: err instanceof Error ? err.stack : String(err) }, 'request failed in the worker');
+}
+
+function onFrame(payload: Buffer): void {
+  try {
+    dispatch(parseInbound(decode(payload)));
+  } catch (err) {
+    if (err instanceof ProtocolError && err.id !== undefined) {
+      log.error({ id: err.id, err: err.message }, 'malformed request frame');
+      send(replyFrame(err.id, { kind: 'answer', status: 500, body: 'Error: internal error in the REST worker.' }));
+      return;
+    }
+    throw err;
+  }
+}
+
+function shutdown(code: number): void {
+  portOpen = false;
+  setLogSink(null);
+  process.exitCode = code;
+  process.stdin.destroy();
+}
+
+process.stdout.on('error', () => shutdown(0)); // EPIPE: the VM went away.
+
+process.stdin.on('data', (chunk: Buffer) => {
+  try {
+    // One write for all the replies a chunk produces.
+    process.stdout.cork();
+    for (const payload of reader.push(chunk)) onFrame(payload);
+  } catch (err) {
+    // A frame we cannot read leaves the stream out of step: exit and let the stub restart us.
+    log.error({ err: (err as Error).message }, 'unreadable frame from ejabberd, exiting');
+    shutdown(1);
+  } finally {
+    process.nextTick(() => process.stdout.uncork());
+  }
+});
+
+// The port closed (module stopped or the VM died): nothing is pending, since work is synchronous.
+process.stdin.on('end', () => shutdown(0));
+
+setLogSink((level, line) => send(logFrame(level, line)));
+send(helloFrame());

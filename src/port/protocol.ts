@@ -1,0 +1,153 @@
+// The frames exchanged with the Erlang stub. erl/mod_rest_port.erl documents the same table.
+//
+//   Erlang -> worker                               worker -> Erlang
+//   {config, Host, #{allowed_ips => [Bin],          {hello, Version}             once, at start
+//            allowed_destinations => [Bin],         {reply, Id, Action}          one per request
+//            allowed_stanza_types => [Bin]}}          Action = {route, Xmlel}
+//   {forget, Host}                                         | {command, Name, [Arg], Auth}
+//   {log_level, Level}                                     | {answer, Status, Body}
+//   {request, Id, #{method, path, body, ip, host}}   Auth = none | {User, Server, Password}
+//                                                  {log, Level, Line}           a log line for ejabberd's log
+//
+// Every string is a UTF-8 binary; Id is a positive integer below 2^31; Xmlel is
+// {xmlel, Name, [{Attr, Value}], [Xmlel | {xmlcdata, Bin}]}, ejabberd's #xmlel{}.
+import { atom, Atom, Term, TermMap, Tuple, type OutTerm } from './etf.js';
+import type { Action, HostPolicy, RestRequest, XmlElement, XmlNode } from '../rest/types.js';
+
+export const PROTOCOL_VERSION = 1;
+
+export type LogLevel = 'debug' | 'info' | 'warning' | 'error';
+const LOG_LEVELS: readonly string[] = ['debug', 'info', 'warning', 'error'];
+
+export type Inbound =
+  | { type: 'config'; host: string; policy: HostPolicy }
+  | { type: 'forget'; host: string }
+  | { type: 'log_level'; level: LogLevel }
+  | { type: 'request'; id: number; request: RestRequest };
+
+/** A frame that decodes as ETF but is not one of ours. Carries the id when one could be read. */
+export class ProtocolError extends Error {
+  readonly code = 'PROTOCOL';
+  constructor(
+    message: string,
+    readonly id?: number,
+  ) {
+    super(message);
+  }
+}
+
+export function parseInbound(term: Term): Inbound {
+  if (!(term instanceof Tuple) || !(term.items[0] instanceof Atom)) {
+    throw new ProtocolError('a frame must be a tagged tuple');
+  }
+  const [tag, a, b] = term.items as Term[];
+  switch ((tag as Atom).name) {
+    case 'request': {
+      const id = int(a);
+      try {
+        return { type: 'request', id, request: parseRequest(map(b)) };
+      } catch (err) {
+        throw new ProtocolError((err as Error).message, id);
+      }
+    }
+    case 'config':
+      return { type: 'config', host: text(a), policy: parsePolicy(map(b)) };
+    case 'forget':
+      return { type: 'forget', host: text(a) };
+    case 'log_level': {
+      const level = atomName(a);
+      if (!LOG_LEVELS.includes(level)) throw new ProtocolError(`unknown log level ${level}`);
+      return { type: 'log_level', level: level as LogLevel };
+    }
+    default:
+      throw new ProtocolError(`unknown frame tag ${(tag as Atom).name}`);
+  }
+}
+
+function parseRequest(m: TermMap): RestRequest {
+  return {
+    method: text(field(m, 'method')),
+    path: list(field(m, 'path')).map(text),
+    body: binary(field(m, 'body')),
+    ip: text(field(m, 'ip')),
+    host: text(field(m, 'host')),
+  };
+}
+
+function parsePolicy(m: TermMap): HostPolicy {
+  return {
+    allowedIps: list(field(m, 'allowed_ips')).map(text),
+    allowedDestinations: list(field(m, 'allowed_destinations')).map(text),
+    allowedStanzaTypes: list(field(m, 'allowed_stanza_types')).map(text),
+  };
+}
+
+export function helloFrame(): OutTerm {
+  return new Tuple(atom('hello'), PROTOCOL_VERSION);
+}
+
+export function replyFrame(id: number, action: Action): OutTerm {
+  return new Tuple(atom('reply'), id, actionTerm(action));
+}
+
+export function logFrame(level: LogLevel, line: string): OutTerm {
+  return new Tuple(atom('log'), atom(level), line);
+}
+
+function actionTerm(action: Action): OutTerm {
+  switch (action.kind) {
+    case 'route':
+      return new Tuple(atom('route'), xmlTerm(action.stanza));
+    case 'command': {
+      const auth = action.auth
+        ? new Tuple(action.auth.user, action.auth.server, action.auth.password)
+        : atom('none');
+      return new Tuple(atom('command'), action.name, action.args, auth);
+    }
+    case 'answer':
+      return new Tuple(atom('answer'), action.status, action.body);
+  }
+}
+
+// Iterative would be safer, but depth is capped at parse time (MAX_XML_DEPTH) and erlang_js
+// itself encodes recursively.
+function xmlTerm(node: XmlNode): OutTerm {
+  if (typeof node === 'string') return new Tuple(atom('xmlcdata'), node);
+  const el: XmlElement = node;
+  return new Tuple(
+    atom('xmlel'),
+    el.name,
+    el.attrs.map(([name, value]) => new Tuple(name, value)),
+    el.children.map(xmlTerm),
+  );
+}
+
+function field(m: TermMap, key: string): Term {
+  const value = m.get(key);
+  if (value === undefined) throw new ProtocolError(`missing field ${key}`);
+  return value;
+}
+function map(t: Term | undefined): TermMap {
+  if (t instanceof Map) return t;
+  throw new ProtocolError('expected a map');
+}
+function list(t: Term): Term[] {
+  if (Array.isArray(t)) return t;
+  throw new ProtocolError('expected a list');
+}
+function binary(t: Term): Buffer {
+  if (Buffer.isBuffer(t)) return t;
+  throw new ProtocolError('expected a binary');
+}
+function text(t: Term | undefined): string {
+  if (t !== undefined && Buffer.isBuffer(t)) return t.toString('utf8');
+  throw new ProtocolError('expected a UTF-8 binary');
+}
+function int(t: Term | undefined): number {
+  if (typeof t === 'number' && Number.isInteger(t) && t >= 0) return t;
+  throw new ProtocolError('expected a non-negative integer');
+}
+function atomName(t: Term | undefined): string {
+  if (t instanceof Atom) return t.name;
+  throw new ProtocolError('expected an atom');
+}

@@ -1,0 +1,87 @@
+// The one catalogue of answers the worker gives on its own, and the one place that turns any thrown
+// value into an HTTP answer. Bodies are kept byte-for-byte where the original mod_rest had them
+// (compatibility shim: clients match on this text); the 400 answers are new (they replace crashes).
+
+import type { Action } from './types.js';
+
+/** Stable identifiers of the answers below; safe to log, test and document. */
+export type RestErrorCode =
+  | 'NOT_POST'
+  | 'REJECTED'
+  | 'NO_FROM'
+  | 'BAD_UTF8_COMMAND'
+  | 'EMPTY_COMMAND'
+  | 'BAD_AUTH_SYNTAX';
+
+export interface CatalogueEntry {
+  readonly status: number;
+  readonly body: string;
+}
+
+export const CATALOGUE: Readonly<Record<RestErrorCode, CatalogueEntry>> = Object.freeze({
+  // Compatibility: the original answered 200 with this text to anything but POST /rest.
+  NOT_POST: { status: 200, body: 'Try POSTing a stanza.' },
+  // Compatibility: one body for every refusal (IP, malformed XML, destination, type); the reason
+  // stays in RestError.reason for the logs.
+  REJECTED: { status: 406, body: 'Error: REST request is rejected by service.' },
+  NO_FROM: { status: 400, body: "Error: the stanza has no 'from' attribute." },
+  BAD_UTF8_COMMAND: { status: 400, body: 'Error: the command line is not valid UTF-8.' },
+  EMPTY_COMMAND: { status: 400, body: 'Error: no command given.' },
+  BAD_AUTH_SYNTAX: { status: 400, body: 'Error: --auth needs USER HOST PASSWORD before the command.' },
+});
+
+/** The answer to anything that is not a RestError: a defect in the worker, never the client's fault. */
+export const INTERNAL_ERROR: CatalogueEntry = Object.freeze({
+  status: 500,
+  body: 'Error: internal error in the REST worker.',
+});
+
+/** Why a REJECTED request was rejected (for logs only; the client always sees the same body). */
+export type RejectReason =
+  | 'ip not allowed'
+  | 'invalid utf-8'
+  | 'doctype'
+  | 'processing instruction'
+  | 'too deep'
+  | 'multiple roots'
+  | 'text outside root'
+  | 'no root'
+  | 'malformed xml'
+  | 'destination not allowed'
+  | 'stanza type not allowed'
+  | 'missing to';
+
+export class RestError extends Error {
+  readonly code: RestErrorCode;
+  readonly status: number;
+  readonly body: string;
+  /** Internal detail for logs; never sent to the client. Defaults to the code. */
+  readonly reason: string;
+
+  constructor(code: RestErrorCode, reason?: string, options?: { cause?: unknown }) {
+    const why = reason ?? code;
+    super(`${code}: ${why}`, options);
+    this.name = 'RestError';
+    this.code = code;
+    this.status = CATALOGUE[code].status;
+    this.body = CATALOGUE[code].body;
+    this.reason = why;
+  }
+}
+
+export const notPost = (): RestError => new RestError('NOT_POST');
+export const rejected = (reason: RejectReason, cause?: unknown): RestError =>
+  new RestError('REJECTED', reason, cause === undefined ? undefined : { cause });
+export const noFrom = (): RestError => new RestError('NO_FROM');
+export const badUtf8Command = (cause?: unknown): RestError =>
+  new RestError('BAD_UTF8_COMMAND', undefined, cause === undefined ? undefined : { cause });
+export const emptyCommand = (): RestError => new RestError('EMPTY_COMMAND');
+export const badAuthSyntax = (): RestError => new RestError('BAD_AUTH_SYNTAX');
+
+/** Turn anything thrown into the HTTP answer for it: a RestError keeps its own, anything else is 500. */
+export function toAnswer(err: unknown): Action {
+  if (err instanceof RestError) {
+    return { kind: 'answer', status: err.status, body: err.body };
+  }
+  return { kind: 'answer', status: INTERNAL_ERROR.status, body: INTERNAL_ERROR.body };
+}

@@ -1,0 +1,93 @@
+// The request pipeline: one HTTP request in, one Action out. Checks run in a fixed order and return
+// early; nothing here throws: every failure becomes an answer through errors.toAnswer.
+//   (a) method and path -> (b) peer IP -> (c) classify (stanza or command)
+//   -> (d) stanza: parse, from, stanza type, destination -> route
+//   -> (e) command: split, --auth -> command
+
+import { compileIpPolicy, type IpMatcher } from './access.js';
+import { parseCommand } from './command-line.js';
+import { noFrom, notPost, rejected, toAnswer } from './errors.js';
+import { compileDestinationPolicy, type DestinationMatcher } from './jid.js';
+import { MAX_XML_DEPTH, parseStanza } from './stanza.js';
+import type { Action, HostPolicy, RestRequest } from './types.js';
+
+/** A HostPolicy compiled once per configuration change, consulted per request. */
+export interface CompiledPolicy {
+  readonly ipAllowed: IpMatcher;
+  /** null: any destination (and `to` is not required). */
+  readonly destinationAllowed: DestinationMatcher | null;
+  /** null: any element name. */
+  readonly stanzaTypes: ReadonlySet<string> | null;
+  /** Configuration entries that did not parse and so admit nothing (for the caller to log). */
+  readonly invalidEntries: readonly string[];
+}
+
+export function compilePolicy(p: HostPolicy): CompiledPolicy {
+  const invalidEntries: string[] = [];
+  return {
+    ipAllowed: compileIpPolicy(p.allowedIps, (e) => invalidEntries.push(`allowed_ips: ${e}`)),
+    destinationAllowed:
+      p.allowedDestinations.length === 0
+        ? null
+        : compileDestinationPolicy(p.allowedDestinations, (e) => invalidEntries.push(`allowed_destinations: ${e}`)),
+    stanzaTypes: p.allowedStanzaTypes.length === 0 ? null : new Set(p.allowedStanzaTypes),
+    invalidEntries,
+  };
+}
+
+const LT = 0x3c; // '<'
+
+/**
+ * True when the body is XML: its first byte after an optional UTF-8 BOM and XML whitespace is '<'.
+ * (The original looked at the very first byte only, so leading whitespace sent XML down the
+ * command path: a fixed defect.)
+ */
+export function looksLikeXml(body: Buffer): boolean {
+  let i = body.length >= 3 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 3 : 0;
+  while (i < body.length) {
+    const b = body[i];
+    if (b !== 0x20 && b !== 0x09 && b !== 0x0d && b !== 0x0a) return b === LT;
+    i++;
+  }
+  return false;
+}
+
+/**
+ * Decide what to do with one request. Never throws. `onError`, if given, sees every error that
+ * became an answer (a RestError carries `code` and the internal `reason`), for the caller to log.
+ */
+export function handleRequest(
+  req: RestRequest,
+  policy: CompiledPolicy,
+  onError?: (err: unknown) => void,
+): Action {
+  try {
+    if (req.method !== 'POST' || req.path.length > 0) throw notPost();
+    if (!policy.ipAllowed(req.ip)) throw rejected('ip not allowed');
+    if (!looksLikeXml(req.body)) return parseCommand(req.body);
+
+    const stanza = parseStanza(req.body, MAX_XML_DEPTH);
+    let from: string | undefined;
+    let to: string | undefined;
+    for (const [name, value] of stanza.attrs) {
+      if (name === 'from') from = value;
+      else if (name === 'to') to = value;
+    }
+    if (from === undefined || from === '') throw noFrom();
+    if (policy.stanzaTypes !== null && !policy.stanzaTypes.has(stanza.name)) {
+      throw rejected('stanza type not allowed');
+    }
+    if (policy.destinationAllowed !== null) {
+      if (to === undefined) throw rejected('missing to');
+      if (!policy.destinationAllowed(to)) throw rejected('destination not allowed');
+    }
+    return { kind: 'route', stanza };
+  } catch (err) {
+    try {
+      onError?.(err);
+    } catch {
+      // A failing observer must not cost the client its answer.
+    }
+    return toAnswer(err);
+  }
+}

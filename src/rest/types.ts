@@ -1,0 +1,50 @@
+// The worker's view of one HTTP request and of what it decides, independent of ETF.
+// src/port/protocol.ts maps these to and from the frames the Erlang stub exchanges.
+
+/** One HTTP request, as the Erlang stub sends it. */
+export interface RestRequest {
+  /** HTTP method in upper case, e.g. "POST". */
+  method: string;
+  /** Path below the handler's prefix, already split on "/" (`/rest` -> [], `/rest/x` -> ["x"]). */
+  path: string[];
+  /** The raw body, not yet decoded: it may be invalid UTF-8. */
+  body: Buffer;
+  /** Peer address in text form as `inet:ntoa/1` prints it ("127.0.0.1", "::1", "::ffff:127.0.0.1"). */
+  ip: string;
+  /** The ejabberd vhost whose options apply (the stub has already chosen it). */
+  host: string;
+}
+
+/** The per-vhost policy, already validated and normalised by ejabberd (econf) before it gets here. */
+export interface HostPolicy {
+  /** CIDR text ("127.0.0.1/32", "::1/128", "10.0.0.0/8"); empty means any peer. */
+  allowedIps: string[];
+  /** JIDs lower-cased by `jid:tolower/1` and encoded ("nolan@localhost", "bot@localhost/res"); empty means any. */
+  allowedDestinations: string[];
+  /** Element names ("message", "presence", "iq"); empty means any. */
+  allowedStanzaTypes: string[];
+}
+
+/** An XML element as ejabberd's `#xmlel{}` holds it: attributes in document order, xmlns kept as an attribute. */
+export interface XmlElement {
+  name: string;
+  attrs: Array<[string, string]>;
+  children: XmlNode[];
+}
+/** Character data; ejabberd's `{xmlcdata, Binary}`. */
+export type XmlNode = XmlElement | string;
+
+export interface CommandAuth {
+  user: string;
+  server: string;
+  password: string;
+}
+
+/** What the worker asks the stub to do for one request. */
+export type Action =
+  /** Route this stanza (the stub decodes it with the xmpp library, runs user_send_packet, routes it). */
+  | { kind: 'route'; stanza: XmlElement }
+  /** Run this ejabberd command (the stub checks credentials and access_commands first). */
+  | { kind: 'command'; name: string; args: string[]; auth: CommandAuth | null }
+  /** Answer the HTTP request with this status and plain-text body; nothing else happens. */
+  | { kind: 'answer'; status: number; body: string };

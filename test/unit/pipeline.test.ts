@@ -1,0 +1,158 @@
+import { expect } from 'chai';
+import { CATALOGUE, RestError, toAnswer } from '../../src/rest/errors.js';
+import { compilePolicy, handleRequest, looksLikeXml } from '../../src/rest/pipeline.js';
+import type { Action, HostPolicy, RestRequest } from '../../src/rest/types.js';
+
+const OPEN: HostPolicy = { allowedIps: [], allowedDestinations: [], allowedStanzaTypes: [] };
+const MESSAGE = "<message from='a@localhost' to='nolan@localhost' type='chat'><body>hi</body></message>";
+
+function request(body: string | Buffer, over: Partial<RestRequest> = {}): RestRequest {
+  return {
+    method: 'POST',
+    path: [],
+    body: typeof body === 'string' ? Buffer.from(body, 'utf8') : body,
+    ip: '127.0.0.1',
+    host: 'localhost',
+    ...over,
+  };
+}
+
+function run(body: string | Buffer, policy: Partial<HostPolicy> = {}, over: Partial<RestRequest> = {}): Action {
+  return handleRequest(request(body, over), compilePolicy({ ...OPEN, ...policy }));
+}
+
+const answer = (code: keyof typeof CATALOGUE): Action => ({ kind: 'answer', ...CATALOGUE[code] });
+
+describe('errors: catalogue and toAnswer', () => {
+  it('keeps the bodies of the original module byte for byte', () => {
+    expect(CATALOGUE.NOT_POST).to.deep.equal({ status: 200, body: 'Try POSTing a stanza.' });
+    expect(CATALOGUE.REJECTED).to.deep.equal({ status: 406, body: 'Error: REST request is rejected by service.' });
+  });
+
+  it('turns a RestError into its own answer and keeps the reason out of the body', () => {
+    const err = new RestError('REJECTED', 'ip not allowed');
+    expect(err.reason).to.equal('ip not allowed');
+    expect(toAnswer(err)).to.deep.equal(answer('REJECTED'));
+  });
+
+  it('turns anything else into a 500 answer', () => {
+    for (const thrown of [new Error('boom'), 'string', undefined, null]) {
+      expect(toAnswer(thrown)).to.deep.equal({ kind: 'answer', status: 500, body: 'Error: internal error in the REST worker.' });
+    }
+  });
+});
+
+describe('pipeline: handleRequest', () => {
+  it('routes a valid stanza', () => {
+    const action = run(MESSAGE);
+    expect(action.kind).to.equal('route');
+    if (action.kind === 'route') expect(action.stanza.name).to.equal('message');
+  });
+
+  it('answers Try POSTing to any other method or to a sub-path', () => {
+    expect(run(MESSAGE, {}, { method: 'GET' })).to.deep.equal(answer('NOT_POST'));
+    expect(run(MESSAGE, {}, { method: 'HEAD' })).to.deep.equal(answer('NOT_POST'));
+    expect(run(MESSAGE, {}, { path: ['x'] })).to.deep.equal(answer('NOT_POST'));
+  });
+
+  it('checks the method before the peer IP', () => {
+    expect(run(MESSAGE, { allowedIps: ['10.0.0.0/8'] }, { method: 'GET' })).to.deep.equal(answer('NOT_POST'));
+  });
+
+  it('checks the peer IP before parsing the body', () => {
+    const errors: unknown[] = [];
+    const policy = compilePolicy({ ...OPEN, allowedIps: ['10.0.0.0/8'] });
+    const action = handleRequest(request(Buffer.from([0x3c, 0xff, 0xfe])), policy, (e) => errors.push(e));
+    expect(action).to.deep.equal(answer('REJECTED'));
+    expect((errors[0] as RestError).reason).to.equal('ip not allowed');
+  });
+
+  it('lets an IPv4-mapped peer through an IPv4 allowed_ips entry', () => {
+    expect(run(MESSAGE, { allowedIps: ['127.0.0.1/32'] }, { ip: '::ffff:127.0.0.1' }).kind).to.equal('route');
+  });
+
+  it('treats a body with whitespace or a BOM before < as a stanza, not a command', () => {
+    expect(run(`\r\n  \t${MESSAGE}\n`).kind).to.equal('route');
+    expect(run(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(` ${MESSAGE}`)])).kind).to.equal('route');
+    expect(looksLikeXml(Buffer.from('  registered_users <x>'))).to.equal(false);
+    expect(looksLikeXml(Buffer.from(''))).to.equal(false);
+  });
+
+  it('sends a body that does not start with < down the command path', () => {
+    expect(run('registered_users localhost')).to.deep.equal({
+      kind: 'command',
+      name: 'registered_users',
+      args: ['localhost'],
+      auth: null,
+    });
+    expect(run(' \n')).to.deep.equal(answer('EMPTY_COMMAND'));
+  });
+
+  it('rejects malformed XML with 406', () => {
+    expect(run('<message from="a@b"><body>')).to.deep.equal(answer('REJECTED'));
+    expect(run('<message from="a@b">&</message>')).to.deep.equal(answer('REJECTED'));
+  });
+
+  it('answers 400 to a stanza without a from attribute, or an empty one', () => {
+    expect(run("<message to='nolan@localhost'/>")).to.deep.equal({
+      kind: 'answer',
+      status: 400,
+      body: "Error: the stanza has no 'from' attribute.",
+    });
+    expect(run("<message from='' to='nolan@localhost'/>")).to.deep.equal(answer('NO_FROM'));
+  });
+
+  it('rejects a stanza whose element name is not an allowed stanza type', () => {
+    const policy = { allowedStanzaTypes: ['message', 'presence'] };
+    expect(run(MESSAGE, policy).kind).to.equal('route');
+    expect(run("<iq from='a@localhost' type='get' id='1'/>", policy)).to.deep.equal(answer('REJECTED'));
+  });
+
+  it('rejects a stanza whose destination is not allowed, or that has no to', () => {
+    const policy = { allowedDestinations: ['nolan@localhost'] };
+    expect(run("<message from='a@localhost' to='Nolan@LocalHost/Phone'/>", policy).kind).to.equal('route');
+    expect(run("<message from='a@localhost' to='zed@localhost'/>", policy)).to.deep.equal(answer('REJECTED'));
+    expect(run("<message from='a@localhost'/>", policy)).to.deep.equal(answer('REJECTED'));
+  });
+
+  it('does not require a to when allowed_destinations is empty', () => {
+    expect(run("<presence from='a@localhost'/>").kind).to.equal('route');
+  });
+
+  it('checks from before the stanza type and the type before the destination', () => {
+    const reasons: string[] = [];
+    const policy = compilePolicy({ allowedIps: [], allowedDestinations: ['nolan@localhost'], allowedStanzaTypes: ['message'] });
+    const note = (e: unknown) => reasons.push((e as RestError).reason);
+    handleRequest(request("<iq to='zed@localhost'/>"), policy, note);
+    handleRequest(request("<iq from='a@b' to='zed@localhost'/>"), policy, note);
+    handleRequest(request("<message from='a@b' to='zed@localhost'/>"), policy, note);
+    expect(reasons).to.deep.equal(['NO_FROM', 'stanza type not allowed', 'destination not allowed']);
+  });
+
+  it('never throws, even when the error observer does', () => {
+    const action = handleRequest(request('<a/>'), compilePolicy(OPEN), () => {
+      throw new Error('observer failed');
+    });
+    expect(action).to.deep.equal(answer('NO_FROM'));
+  });
+
+  it('answers 500 when something unexpected throws inside the pipeline', () => {
+    const policy = {
+      ...compilePolicy(OPEN),
+      ipAllowed: () => {
+        throw new TypeError('bug');
+      },
+    };
+    expect(handleRequest(request(MESSAGE), policy)).to.deep.equal({
+      kind: 'answer',
+      status: 500,
+      body: 'Error: internal error in the REST worker.',
+    });
+  });
+
+  it('reports configuration entries that do not parse', () => {
+    const policy = compilePolicy({ allowedIps: ['bogus'], allowedDestinations: ['@x'], allowedStanzaTypes: [] });
+    expect(policy.invalidEntries).to.deep.equal(['allowed_ips: bogus', 'allowed_destinations: @x']);
+    expect(run(MESSAGE, { allowedIps: ['bogus'] })).to.deep.equal(answer('REJECTED'));
+  });
+});
