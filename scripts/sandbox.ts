@@ -1,0 +1,255 @@
+// A throwaway ejabberd on loopback with mod_rest installed as a contrib module: the engine of
+// `make run` (`tsx scripts/sandbox.ts run`) and of the integration tests, which import it.
+// The node is started as platform-notes.md recommends (a plain erl command line, all state in
+// one directory) but without Erlang distribution, so no epmd is left behind.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+
+export const ROOT = path.resolve(__dirname, '..');
+/** What `make build` stages and `make install` copies. */
+export const STAGED_MODULE = path.join(ROOT, '_build', 'mod_rest');
+const ERL_LIBS = process.env.ERL_LIBS ?? '/usr/lib/x86_64-linux-gnu';
+const READY_TIMEOUT_MS = 30_000;
+
+export interface SandboxOptions {
+  /** Directory for config, spool, logs and the installed module; created, and emptied first. */
+  dir: string;
+  c2sPort: number;
+  httpPort: number;
+  /** mod_rest's options, as they would appear under `modules: mod_rest:` in ejabberd.yml. */
+  modRest?: Record<string, unknown>;
+  /** Accounts on `localhost`, as [user, password]. */
+  users?: Array<[string, string]>;
+  /** Extra top-level config (acl, access_rules, ...), merged over the defaults. */
+  config?: Record<string, unknown>;
+  /** Listen address for HTTP; '::' makes a dual-stack listener. */
+  httpIp?: string;
+  /** Inherit the terminal for the node's own output instead of writing node.out. */
+  foreground?: boolean;
+}
+
+export class Sandbox {
+  private node: ChildProcess | null = null;
+  readonly modulesPath: string;
+  readonly logPath: string;
+  readonly consolePath: string;
+
+  constructor(readonly options: SandboxOptions) {
+    this.modulesPath = path.join(options.dir, 'modules');
+    this.logPath = path.join(options.dir, 'ejabberd.log');
+    this.consolePath = path.join(options.dir, 'node.out');
+  }
+
+  get restUrl(): string {
+    return `http://127.0.0.1:${this.options.httpPort}/rest`;
+  }
+
+  /** The script path every worker of this sandbox runs: unique, so its processes can be found. */
+  get workerScript(): string {
+    return path.join(this.modulesPath, 'mod_rest', 'priv', 'worker', 'main.js');
+  }
+
+  async start(): Promise<void> {
+    const { dir } = this.options;
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    installModule(this.modulesPath);
+    writeFileSync(path.join(dir, 'ejabberd.yml'), JSON.stringify(this.config(), null, 2));
+    // As an operator would: the module's own config file, overriding the one it ships with.
+    mkdirSync(path.join(this.modulesPath, 'conf'), { recursive: true });
+    writeFileSync(path.join(this.modulesPath, 'conf', 'mod_rest.yml'), JSON.stringify(this.moduleConfig(), null, 2));
+    const users = (this.options.users ?? []).map(([u, p]) => `{<<${erlString(u)}/utf8>>, <<"localhost">>, <<${erlString(p)}/utf8>>}.`);
+    writeFileSync(path.join(dir, 'users.eterm'), users.join('\n') + '\n');
+
+    const output = this.options.foreground ? 'inherit' : openSync(this.consolePath, 'a');
+    this.node = spawn(
+      'erl',
+      [
+        '-noinput',
+        '-mnesia', 'dir', JSON.stringify(path.join(dir, 'spool')),
+        '-s', 'ejabberd',
+        '-eval', REGISTER_USERS,
+      ],
+      {
+        cwd: dir,
+        // Its own process group: a terminal Ctrl-C reaches us, and we stop the node in order.
+        detached: true,
+        stdio: ['ignore', output, output],
+        env: {
+          ...process.env,
+          ERL_LIBS,
+          EJABBERD_CONFIG_PATH: path.join(dir, 'ejabberd.yml'),
+          EJABBERD_LOG_PATH: this.logPath,
+          CONTRIB_MODULES_PATH: this.modulesPath,
+          ERL_CRASH_DUMP: path.join(dir, 'erl_crash.dump'),
+        },
+      },
+    );
+    const exited = new Promise<never>((_, reject) =>
+      this.node!.once('exit', (code) => reject(new Error(`ejabberd exited during start (code ${code}); see ${dir}`))),
+    );
+    await Promise.race([this.waitUntilServing(), exited]);
+  }
+
+  /** Until GET /rest answers 200: the node, the listener, the module and its worker are all up. */
+  async waitUntilServing(timeoutMs = READY_TIMEOUT_MS): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    while (Date.now() < deadline) {
+      try {
+        const res = await fetch(this.restUrl, { signal: AbortSignal.timeout(2000) });
+        last = `${res.status} ${await res.text()}`;
+        if (res.status === 200) return;
+      } catch (err) {
+        last = String(err);
+      }
+      await sleep(100);
+    }
+    throw new Error(`mod_rest did not come up within ${timeoutMs} ms (last: ${last}); see ${this.options.dir}`);
+  }
+
+  /** Stops the node (SIGTERM, then SIGKILL after 15 s) and waits for it to exit. */
+  async stop(): Promise<void> {
+    const node = this.node;
+    if (!node || node.exitCode !== null || node.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => node.once('exit', () => resolve()));
+    node.kill('SIGTERM');
+    const killer = setTimeout(() => node.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(killer);
+    this.node = null;
+  }
+
+  get pid(): number | undefined {
+    return this.node?.pid;
+  }
+
+  /** OS pids of the workers this sandbox's ejabberd runs (normally exactly one). */
+  workerPids(): number[] {
+    return findProcesses(this.workerScript);
+  }
+
+  log(): string {
+    return existsSync(this.logPath) ? readFileSync(this.logPath, 'utf8') : '';
+  }
+
+  private moduleConfig(): Record<string, unknown> {
+    const { httpPort, modRest = {}, httpIp = '127.0.0.1' } = this.options;
+    return {
+      listen: [{ port: httpPort, ip: httpIp, module: 'ejabberd_http', request_handlers: { '/rest': 'mod_rest' } }],
+      modules: { mod_rest: modRest },
+    };
+  }
+
+  private config(): Record<string, unknown> {
+    const { c2sPort, config = {} } = this.options;
+    return {
+      hosts: ['localhost'],
+      loglevel: 'info',
+      auth_method: 'internal',
+      auth_password_format: 'plain',
+      default_db: 'mnesia',
+      acl: { admin: { user: ['admin@localhost'] }, loopback: { ip: ['127.0.0.0/8', '::1/128'] } },
+      access_rules: { restaccess: { allow: 'admin' }, local: { allow: 'all' } },
+      listen: [{ port: c2sPort, ip: '127.0.0.1', module: 'ejabberd_c2s', starttls_required: false }],
+      // mod_rest itself is configured in modules/conf/mod_rest.yml (moduleConfig).
+      modules: { mod_roster: {}, mod_disco: {}, mod_mam: { default: 'always' } },
+      ...config,
+    };
+  }
+}
+
+// Registers the accounts of users.eterm once ejabberd has started; never fails the boot.
+const REGISTER_USERS =
+  '{ok, Us} = file:consult("users.eterm"), ' +
+  '[catch ejabberd_auth:try_register(U, H, P) || {U, H, P} <- Us].';
+
+function erlString(s: string): string {
+  return JSON.stringify(s); // a JSON string literal is a valid Erlang string literal for our inputs
+}
+
+/** Copies the staged module where ejabberd looks for contrib modules, like `make install`. */
+export function installModule(modulesPath: string): void {
+  if (!existsSync(path.join(STAGED_MODULE, 'ebin', 'mod_rest.beam'))) {
+    throw new Error(`${STAGED_MODULE} is not built: run make build`);
+  }
+  mkdirSync(modulesPath, { recursive: true });
+  cpSync(STAGED_MODULE, path.join(modulesPath, 'mod_rest'), { recursive: true, filter: (src) => !src.endsWith('.built') });
+}
+
+/** Pids of processes whose command line mentions `needle`. */
+export function findProcesses(needle: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmdline.includes(needle)) pids.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return pids;
+}
+
+/** A TCP port that is free on 127.0.0.1 right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// --- `make run` ---
+async function run(): Promise<void> {
+  const sandbox = new Sandbox({
+    dir: path.join(ROOT, '.run'),
+    c2sPort: 5222,
+    httpPort: 5285,
+    users: [
+      ['admin', 'admin-password'],
+      ['demo', 'demo-password'],
+    ],
+    foreground: true,
+  });
+  let stopping = false;
+  const stop = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nstopping ejabberd ...');
+    await sandbox.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  await sandbox.start();
+  console.log(`
+ejabberd is running with mod_rest on ${sandbox.restUrl} (c2s on 127.0.0.1:5222, vhost localhost).
+Accounts: admin@localhost / admin-password, demo@localhost / demo-password. State and logs: .run/
+Try, from another terminal:
+
+  curl -X POST -H 'Host: localhost' http://127.0.0.1:5285/rest -d 'registered_users localhost'
+  curl -X POST http://127.0.0.1:5285/rest -d '--auth admin localhost admin-password connected_users_number'
+  curl -X POST http://127.0.0.1:5285/rest \\
+       -d '<message to="demo@localhost" from="localhost/rest"><body>World</body></message>'
+
+Ctrl-C stops it.`);
+  await new Promise(() => undefined); // until a signal
+}
+
+if (require.main === module && process.argv[2] === 'run') {
+  run().catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}
