@@ -21,6 +21,8 @@
 -include("ejabberd_http.hrl").
 
 -define(NS_CLIENT, <<"jabber:client">>).
+
+-type http_answer() :: {pos_integer(), binary(), [{binary(), binary()}], binary()}.
 -define(HEADERS, [{<<"Content-Type">>, <<"text/plain; charset=utf-8">>},
                   {<<"X-Content-Type-Options">>, <<"nosniff">>}]).
 
@@ -70,7 +72,7 @@ ip_mask_to_text({IP, Bits}) ->
 %%%===================================================================
 %%% HTTP handler
 %%%===================================================================
--spec process([binary()], #request{}) -> {pos_integer(), [{binary(), binary()}], binary()}.
+-spec process([binary()], #request{}) -> http_answer().
 process(LocalPath, #request{} = Request) ->
     try handle(LocalPath, Request)
     catch Class:Reason:Stack ->
@@ -119,7 +121,11 @@ choose_host(HttpHost, Hosts, IsLoaded) ->
 %%%===================================================================
 carry_out({route, El}, _Host, IP) ->
     try xmpp:decode(El, ?NS_CLIENT, []) of
-        Pkt -> route(Pkt, IP)
+        Pkt ->
+            case xmpp:is_stanza(Pkt) of
+                true -> route(Pkt, IP);
+                false -> answer(400, <<"Error: the element is not a stanza (message, presence or iq).">>)
+            end
     catch error:{xmpp_codec, Why} ->
             ?DEBUG("mod_rest: not a stanza the XMPP codec accepts: ~ts", [xmpp:format_error(Why)]),
             %% The original's answer, kept for compatibility.
@@ -129,7 +135,8 @@ carry_out({command, Name, Args, Auth}, Host, _IP) ->
     {Status, Body} = mod_rest_command:run(Host, Name, Args, Auth,
                                           mod_rest_opt:access_commands(Host)),
     answer(Status, Body);
-carry_out({answer, Status, Body}, _Host, _IP) when is_integer(Status), is_binary(Body) ->
+carry_out({answer, Status, Body}, _Host, _IP)
+  when is_integer(Status), Status >= 200, Status =< 599, is_binary(Body) ->
     answer(Status, Body).
 
 %% As ejabberd_c2s does for a client's stanza: the sender's server runs user_send_packet
@@ -147,7 +154,7 @@ route(Pkt, IP) ->
             answer(200, <<"Ok">>)
     end.
 
--spec port_error_answer(mod_rest_port:call_error()) -> {pos_integer(), list(), binary()}.
+-spec port_error_answer(mod_rest_port:call_error()) -> http_answer().
 port_error_answer(timeout) ->
     answer(504, <<"Error: the REST worker did not answer in time; nothing was done.">>);
 port_error_answer(Why) ->
@@ -157,10 +164,29 @@ port_error_answer(Why) ->
                garbled -> <<"Error: the REST worker failed; nothing was done, try again.">>;
                _ -> <<"Error: the REST worker is not running; nothing was done, try again.">>
            end,
-    {503, [{<<"Retry-After">>, <<"1">>} | ?HEADERS], Body}.
+    {503, reason_phrase(503), [{<<"Retry-After">>, <<"1">>} | ?HEADERS], Body}.
 
+%% Always with our own reason phrase: ejabberd_http crashes on a status it has no phrase
+%% for (422, 429 in 23.01), and a crash there drops the connection.
 answer(Status, Body) ->
-    {Status, ?HEADERS, Body}.
+    {Status, reason_phrase(Status), ?HEADERS, Body}.
+
+reason_phrase(200) -> <<"OK">>;
+reason_phrase(400) -> <<"Bad Request">>;
+reason_phrase(401) -> <<"Unauthorized">>;
+reason_phrase(403) -> <<"Forbidden">>;
+reason_phrase(404) -> <<"Not Found">>;
+reason_phrase(406) -> <<"Not Acceptable">>;
+reason_phrase(413) -> <<"Content Too Large">>;
+reason_phrase(422) -> <<"Unprocessable Content">>;
+reason_phrase(429) -> <<"Too Many Requests">>;
+reason_phrase(500) -> <<"Internal Server Error">>;
+reason_phrase(502) -> <<"Bad Gateway">>;
+reason_phrase(503) -> <<"Service Unavailable">>;
+reason_phrase(504) -> <<"Gateway Timeout">>;
+reason_phrase(Status) when Status < 300 -> <<"OK">>;
+reason_phrase(Status) when Status < 500 -> <<"Client Error">>;
+reason_phrase(_) -> <<"Server Error">>.
 
 %%%===================================================================
 %%% Options

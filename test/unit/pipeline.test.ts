@@ -115,22 +115,29 @@ describe('pipeline: handleRequest', () => {
     expect(run("<message from='a@localhost'/>", policy)).to.deep.equal(answer('REJECTED'));
   });
 
+  it('leaves elements that are not stanzas, from or not, to the XMPP codec in ejabberd', () => {
+    expect(run('<foo/>')).to.deep.equal({ kind: 'route', stanza: { name: 'foo', attrs: [], children: [] } });
+  });
+
   it('does not require a to when allowed_destinations is empty', () => {
     expect(run("<presence from='a@localhost'/>").kind).to.equal('route');
   });
 
-  it('checks from before the stanza type and the type before the destination', () => {
+  it('checks the stanza type before from, and from before the destination', () => {
     const reasons: string[] = [];
     const policy = compilePolicy({ allowedIps: [], allowedDestinations: ['nolan@localhost'], allowedStanzaTypes: ['message'] });
     const note = (e: unknown) => reasons.push((e as RestError).reason);
     handleRequest(request("<iq to='zed@localhost'/>"), policy, note);
     handleRequest(request("<iq from='a@b' to='zed@localhost'/>"), policy, note);
     handleRequest(request("<message from='a@b' to='zed@localhost'/>"), policy, note);
-    expect(reasons).to.deep.equal(['NO_FROM', 'stanza type not allowed', 'destination not allowed']);
+    expect(reasons).to.deep.equal(['stanza type not allowed', 'stanza type not allowed', 'destination not allowed']);
+    reasons.length = 0;
+    handleRequest(request("<message to='zed@localhost'/>"), policy, note);
+    expect(reasons).to.deep.equal(['NO_FROM']);
   });
 
   it('never throws, even when the error observer does', () => {
-    const action = handleRequest(request('<a/>'), compilePolicy(OPEN), () => {
+    const action = handleRequest(request('<message/>'), compilePolicy(OPEN), () => {
       throw new Error('observer failed');
     });
     expect(action).to.deep.equal(answer('NO_FROM'));
