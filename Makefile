@@ -70,7 +70,7 @@ run: build ## run a local ejabberd with mod_rest on 127.0.0.1 (c2s 5222, HTTP 52
 
 # --- tests ---
 test: build ## every test: TypeScript units, EUnit, integration against a real ejabberd
-	npx tsx scripts/test-all.ts
+	scripts/test-all.sh
 
 test-unit: build ## mocha unit tests of the worker
 	npx mocha 'test/unit/**/*.test.ts'

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs every test tier and ends with one line "N passed, N failed" (CI reads it).
+# Called by `make test` (after `make build`), hence by .ci/run.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+log_dir=$(mktemp -d)
+passed=0 failed=0 status=0
+
+run_mocha() { # name, mocha args...
+  local name=$1; shift
+  echo "== $name"
+  npx mocha "$@" 2>&1 | tee "$log_dir/$name.log"
+  local rc=${PIPESTATUS[0]}
+  local p f
+  p=$(grep -Eo '^ +[0-9]+ passing' "$log_dir/$name.log" | grep -Eo '[0-9]+' | tail -1)
+  f=$(grep -Eo '^ +[0-9]+ failing' "$log_dir/$name.log" | grep -Eo '[0-9]+' | tail -1)
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+  if [ "$rc" -ne 0 ]; then status=1; [ -z "$f" ] && failed=$((failed + 1)); fi
+}
+
+run_eunit() {
+  echo "== eunit"
+  rebar3 eunit 2>&1 | tee "$log_dir/eunit.log"
+  local rc=${PIPESTATUS[0]}
+  local all p f
+  all=$(grep -Eo 'All [0-9]+ tests passed' "$log_dir/eunit.log" | grep -Eo '[0-9]+')
+  p=$(grep -Eo 'Passed: [0-9]+' "$log_dir/eunit.log" | grep -Eo '[0-9]+')
+  f=$(grep -Eo 'Failed: [0-9]+' "$log_dir/eunit.log" | grep -Eo '[0-9]+')
+  passed=$((passed + ${all:-${p:-0}})); failed=$((failed + ${f:-0}))
+  if [ "$rc" -ne 0 ]; then status=1; [ -z "$f" ] && failed=$((failed + 1)); fi
+}
+
+run_mocha unit 'test/unit/**/*.test.ts'
+run_eunit
+run_mocha integration --timeout 60000 'test/integration/**/*.test.ts'
+
+rm -rf "$log_dir"
+echo
+echo "$passed passed, $failed failed"
+[ "$status" -eq 0 ] && [ "$failed" -eq 0 ]

@@ -1,0 +1,36 @@
+%%% EUnit tests of the pure parts of command handling.
+-module(mod_rest_command_tests).
+-include_lib("eunit/include/eunit.hrl").
+
+rules_for_test_() ->
+    Access = [{restaccess, [registered_users, connected_users]},
+              {admins, all},
+              {other, [register]}],
+    [{"a rule applies to the commands it lists",
+      ?_assertEqual([restaccess, admins], mod_rest_command:rules_for(<<"registered_users">>, Access))},
+     {"dashes in the requested name count as underscores, as in ejabberdctl",
+      ?_assertEqual([restaccess, admins], mod_rest_command:rules_for(<<"registered-users">>, Access))},
+     {"an `all` rule governs every command, even unknown ones",
+      ?_assertEqual([admins], mod_rest_command:rules_for(<<"no_such_command_xyz">>, Access))},
+     {"a command no rule lists is governed by none",
+      ?_assertEqual([], mod_rest_command:rules_for(<<"stop">>, [{restaccess, [status]}]))}].
+
+rules_for_creates_no_atoms_test() ->
+    Before = erlang:system_info(atom_count),
+    Names = [<<"never_an_atom_", (integer_to_binary(N))/binary>> || N <- lists:seq(1, 500)],
+    [mod_rest_command:rules_for(N, [{restaccess, [status]}]) || N <- Names],
+    ?assertEqual(Before, erlang:system_info(atom_count)).
+
+exit_status_test_() ->
+    [?_assertEqual(200, mod_rest_command:exit_status(0)),
+     ?_assertEqual(422, mod_rest_command:exit_status(1)),
+     ?_assertEqual(422, mod_rest_command:exit_status(3))].
+
+arity_error_test_() ->
+    [{"the right count is fine", ?_assertEqual(ok, mod_rest_command:arity_error(<<"register">>, 3, 3))},
+     {"too few arguments, in ejabberdctl's words",
+      ?_assertEqual(<<"Error: the command 'register' requires 2 more argument.">>,
+                    mod_rest_command:arity_error(<<"register">>, 3, 1))},
+     {"too many arguments",
+      ?_assertEqual(<<"Error: the command 'status' requires 1 less argument.">>,
+                    mod_rest_command:arity_error(<<"status">>, 0, 1))}].

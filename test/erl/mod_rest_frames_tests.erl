@@ -1,0 +1,67 @@
+%%% Golden frames shared with the TypeScript tests (test/unit/frames.test.ts), so both sides
+%%% are held to the same bytes:
+%%%  - to-worker-*.etf are Erlang's own term_to_binary output, in both atom encodings
+%%%    (v1: OTP 25 and older; v2: OTP 26+); the worker must decode them.
+%%%  - from-worker-*.etf are the worker's encoder output; Erlang must decode them, safely.
+%%% UPDATE_GOLDEN=1 rewrites the to-worker files (mocha rewrites the from-worker ones).
+-module(mod_rest_frames_tests).
+-include_lib("eunit/include/eunit.hrl").
+
+dir() -> filename:join([filename:dirname(?FILE), "..", "fixtures", "etf"]).
+
+to_worker() ->
+    [{"request-post",
+      {request, 42, #{method => <<"POST">>, path => [],
+                      body => <<"<message to='nolan@localhost' from='localhost/rest'><body>World</body></message>">>,
+                      ip => <<"127.0.0.1">>, host => <<"localhost">>}}},
+     {"request-get-subpath",
+      {request, 16#7fffffff, #{method => <<"GET">>, path => [<<"x">>, <<"y">>], body => <<>>,
+                               ip => <<"::ffff:127.0.0.1">>, host => <<"localhost">>}}},
+     {"request-raw-bytes",
+      {request, 300, #{method => <<"POST">>, path => [], body => <<"caf", 16#c3, 16#a9, " ", 255, 0>>,
+                       ip => <<"::1">>, host => <<"example.org">>}}},
+     {"config",
+      {config, <<"localhost">>, #{allowed_ips => [<<"127.0.0.1/32">>, <<"::1/128">>],
+                                  allowed_destinations => [<<"nolan@localhost">>],
+                                  allowed_stanza_types => []}}},
+     {"forget", {forget, <<"localhost">>}},
+     {"log-level", {log_level, warning}}].
+
+from_worker() ->
+    [{"hello", {hello, 1}},
+     {"reply-route",
+      {reply, 42, {route, {xmlel, <<"message">>,
+                           [{<<"to">>, <<"nolan@localhost">>}, {<<"from">>, <<"localhost/rest">>},
+                            {<<"xmlns">>, <<"jabber:client">>}],
+                           [{xmlel, <<"body">>, [], [{xmlcdata, <<"h\x{e9}llo \x{1F600}"/utf8>>}]}]}}}},
+     {"reply-command-auth",
+      {reply, 7, {command, <<"register">>, [<<"bob">>, <<"localhost">>, <<"a b">>],
+                  {<<"admin">>, <<"localhost">>, <<"secret">>}}}},
+     {"reply-command-noauth", {reply, 8, {command, <<"status">>, [], none}}},
+     {"reply-answer",
+      {reply, 16#7fffffff, {answer, 406, <<"Error: REST request is rejected by service.">>}}},
+     {"log", {log, warning, <<"option entry ignored host=\"localhost\"">>}}].
+
+file(Name) -> filename:join(dir(), Name ++ ".etf").
+
+to_worker_test_() ->
+    [{Name ++ " (" ++ V ++ ") is what term_to_binary produces",
+      fun() ->
+              Bin = term_to_binary(Term, [{minor_version, Minor}]),
+              File = file("to-worker-" ++ Name ++ "-" ++ V),
+              case os:getenv("UPDATE_GOLDEN") of
+                  "1" -> ok = file:write_file(File, Bin);
+                  _ -> ok
+              end,
+              {ok, Golden} = file:read_file(File),
+              ?assertEqual(Golden, Bin)
+      end}
+     || {Name, Term} <- to_worker(), {V, Minor} <- [{"v1", 1}, {"v2", 2}]].
+
+from_worker_test_() ->
+    [{Name ++ " from the worker decodes safely to the expected term",
+      fun() ->
+              {ok, Golden} = file:read_file(file("from-worker-" ++ Name)),
+              ?assertEqual(Term, binary_to_term(Golden, [safe]))
+      end}
+     || {Name, Term} <- from_worker()].

@@ -1,0 +1,48 @@
+%%% EUnit tests of the pure parts of the Erlang stub.
+-module(mod_rest_tests).
+-include_lib("eunit/include/eunit.hrl").
+
+loaded(Hosts) -> fun(H) -> lists:member(H, Hosts) end.
+
+%% jid and stringprep are NIFs that their applications load.
+stringprep() -> {ok, _} = application:ensure_all_started(xmpp).
+
+choose_host_test_() ->
+    Hosts = [<<"localhost">>, <<"example.org">>, <<"other.net">>],
+    Runs = loaded([<<"example.org">>, <<"other.net">>]),
+    {setup, fun stringprep/0,
+    [{"a Host header naming a vhost that runs mod_rest picks that vhost",
+      ?_assertEqual(<<"other.net">>, mod_rest:choose_host(<<"other.net">>, Hosts, Runs))},
+     {"the Host header is compared case-insensitively (nameprep)",
+      ?_assertEqual(<<"other.net">>, mod_rest:choose_host(<<"OTHER.Net">>, Hosts, Runs))},
+     {"an IP address as Host falls back to the first vhost, in hosts order, that runs mod_rest",
+      ?_assertEqual(<<"example.org">>, mod_rest:choose_host(<<"127.0.0.1">>, Hosts, Runs))},
+     {"a served vhost where mod_rest does not run also falls back",
+      ?_assertEqual(<<"example.org">>, mod_rest:choose_host(<<"localhost">>, Hosts, Runs))},
+     {"a Host header that nameprep refuses falls back instead of crashing",
+      ?_assertEqual(<<"example.org">>, mod_rest:choose_host(<<"bad host\x{0}">>, Hosts, Runs))},
+     {"no vhost running mod_rest gives undefined",
+      ?_assertEqual(undefined, mod_rest:choose_host(<<"localhost">>, Hosts, loaded([])))}]}.
+
+port_error_answer_test_() ->
+    [{"a timeout answers 504",
+      ?_assertMatch({504, _, _, <<"Error: ", _/binary>>}, mod_rest:port_error_answer(timeout))},
+     [{"worker trouble (" ++ atom_to_list(Why) ++ ") answers 503 with Retry-After",
+       ?_assertMatch({503, _, [{<<"Retry-After">>, <<"1">>} | _], <<"Error: the REST worker", _/binary>>},
+                     mod_rest:port_error_answer(Why))}
+      || Why <- [busy, unavailable, worker_died, garbled]]].
+
+worker_policy_test() ->
+    stringprep(),
+    Opts = #{allowed_ips => [{{127, 0, 0, 1}, 32}, {{0, 0, 0, 0, 0, 0, 0, 1}, 128}, {{10, 0, 0, 0}, 8}],
+             allowed_destinations => [jid:decode(<<"Nolan@LocalHost/Phone">>), jid:decode(<<"a@b">>)],
+             allowed_stanza_types => [message, iq]},
+    ?assertEqual(#{allowed_ips => [<<"127.0.0.1/32">>, <<"::1/128">>, <<"10.0.0.0/8">>],
+                   allowed_destinations => [<<"nolan@localhost/Phone">>, <<"a@b">>],
+                   allowed_stanza_types => [<<"message">>, <<"iq">>]},
+                 mod_rest:worker_policy(Opts)).
+
+worker_policy_all_is_empty_test() ->
+    ?assertEqual(#{allowed_ips => [], allowed_destinations => [], allowed_stanza_types => []},
+                 mod_rest:worker_policy(#{allowed_ips => all, allowed_destinations => all,
+                                          allowed_stanza_types => all})).

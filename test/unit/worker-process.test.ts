@@ -1,0 +1,105 @@
+// The built worker (priv/worker/main.js) as the port sees it: a process spoken to in frames.
+import { expect } from 'chai';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import path from 'node:path';
+import { atom, decode, encode, Tuple, type OutTerm, type Term } from '../../src/port/etf.js';
+import { FrameReader, frame } from '../../src/port/framing.js';
+
+const WORKER = path.join(__dirname, '..', '..', 'priv', 'worker', 'main.js');
+
+class Worker {
+  readonly proc: ChildProcessWithoutNullStreams;
+  private readonly reader = new FrameReader();
+  private readonly frames: Term[] = [];
+  private waiting: (() => void) | null = null;
+  readonly exited: Promise<number | null>;
+
+  constructor() {
+    this.proc = spawn(process.execPath, [WORKER]);
+    this.proc.stdout.on('data', (chunk: Buffer) => {
+      // Every byte on stdout must belong to a frame: decode throws otherwise.
+      for (const payload of this.reader.push(chunk)) this.frames.push(decode(payload));
+      this.waiting?.();
+    });
+    this.exited = new Promise((resolve) => this.proc.once('exit', (code) => resolve(code)));
+  }
+
+  send(term: OutTerm): void {
+    this.proc.stdin.write(frame(encode(term)));
+  }
+
+  sendRaw(bytes: Buffer): void {
+    this.proc.stdin.write(bytes);
+  }
+
+  async next(timeoutMs = 5000): Promise<Term> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.frames.length === 0) {
+      if (Date.now() > deadline) throw new Error('no frame from the worker in time');
+      await new Promise<void>((resolve) => {
+        this.waiting = resolve;
+        setTimeout(resolve, 50);
+      });
+    }
+    return this.frames.shift()!;
+  }
+}
+
+describe('the built worker process', function () {
+  this.timeout(10_000);
+
+  it('says hello with the protocol version first', async () => {
+    const w = new Worker();
+    const hello = (await w.next()) as Tuple;
+    expect(hello.items).to.deep.equal([atom('hello'), 1]);
+    w.proc.stdin.end();
+    expect(await w.exited).to.equal(0);
+  });
+
+  it('answers a request from a configured host, and exits 0 when its stdin closes', async () => {
+    const { readFileSync } = await import('node:fs');
+    const fixtures = path.join(__dirname, '..', 'fixtures', 'etf');
+    const w = new Worker();
+    await w.next(); // hello
+    // Erlang's own bytes: config for localhost, then a POST of a message from 127.0.0.1.
+    w.sendRaw(frame(readFileSync(path.join(fixtures, 'to-worker-config-v2.etf'))));
+    w.sendRaw(frame(readFileSync(path.join(fixtures, 'to-worker-request-post-v2.etf'))));
+    const reply = (await w.next()) as Tuple;
+    expect(reply.items[0]).to.equal(atom('reply'));
+    expect(reply.items[1]).to.equal(42);
+    const action = reply.items[2] as Tuple;
+    expect(action.items[0]).to.equal(atom('route'));
+    const stanza = action.items[1] as Tuple;
+    expect(stanza.items[0]).to.equal(atom('xmlel'));
+    expect((stanza.items[1] as Buffer).toString()).to.equal('message');
+    w.proc.stdin.end();
+    expect(await w.exited).to.equal(0);
+  });
+
+  it('answers 503 for a host it has no configuration for, rather than guessing', async () => {
+    const { readFileSync } = await import('node:fs');
+    const w = new Worker();
+    await w.next();
+    w.sendRaw(frame(readFileSync(path.join(__dirname, '..', 'fixtures', 'etf', 'to-worker-request-raw-bytes-v1.etf'))));
+    const reply = (await w.next()) as Tuple;
+    const action = reply.items[2] as Tuple;
+    expect(action.items[0]).to.equal(atom('answer'));
+    expect(action.items[1]).to.equal(503);
+    w.proc.stdin.end();
+    await w.exited;
+  });
+
+  it('exits non-zero on a frame that is not ETF, so that its owner restarts it', async () => {
+    const w = new Worker();
+    await w.next();
+    w.sendRaw(frame(Buffer.from('definitely not a term')));
+    expect(await w.exited).to.equal(1);
+  });
+
+  it('exits non-zero on a frame header announcing more than the frame limit', async () => {
+    const w = new Worker();
+    await w.next();
+    w.sendRaw(Buffer.from([0xff, 0xff, 0xff, 0xff]));
+    expect(await w.exited).to.equal(1);
+  });
+});
