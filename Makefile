@@ -12,7 +12,7 @@ STAGE := _build/mod_rest
 WORKER_SOURCES := $(shell find src -name '*.ts') tsconfig.json
 ERL_SOURCES := $(wildcard erl/*.erl erl/*.app.src) rebar.config rebar.config.script
 
-.PHONY: help deps build install uninstall run test test-unit test-erl test-integration lint clean
+.PHONY: help deps build install uninstall run test test-unit test-erl test-integration lint clean original compare
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -69,7 +69,7 @@ run: build ## run a local ejabberd with mod_rest on 127.0.0.1 (c2s 5222, HTTP 52
 	npx tsx scripts/sandbox.ts run
 
 # --- tests ---
-test: build ## every test: TypeScript units, EUnit, integration against a real ejabberd
+test: build original ## every test: TypeScript units, EUnit, integration against a real ejabberd
 	scripts/test-all.sh
 
 test-unit: build ## mocha unit tests of the worker
@@ -78,7 +78,7 @@ test-unit: build ## mocha unit tests of the worker
 test-erl: build ## EUnit tests of the Erlang stub
 	rebar3 eunit
 
-test-integration: build ## a real ejabberd, a real XMPP client
+test-integration: build original ## a real ejabberd, a real XMPP client
 	npx mocha --timeout 60000 'test/integration/**/*.test.ts'
 
 lint: deps ## type-check everything, xref the Erlang side
@@ -88,3 +88,18 @@ lint: deps ## type-check everything, xref the Erlang side
 
 clean: ## remove build output (not node_modules)
 	rm -rf _build priv/worker .run
+
+# --- the original contrib module, for side-by-side comparison (never on our node's code path) ---
+ORIGINAL := _build/original/mod_rest
+original: $(ORIGINAL)/ebin/mod_rest.beam ## fetch Debian's ejabberd-mod-rest into _build/original (not installed)
+
+$(ORIGINAL)/ebin/mod_rest.beam: _build/.debian
+	rm -rf _build/original && mkdir -p _build/original/deb $(ORIGINAL)/ebin
+	cd _build/original/deb && apt-get download ejabberd-mod-rest >/dev/null 2>&1 || \
+	  { apt-get update -qq && apt-get download ejabberd-mod-rest >/dev/null; }
+	dpkg -x _build/original/deb/ejabberd-mod-rest_*.deb _build/original/deb/x
+	cp _build/original/deb/x/usr/lib/*/ejabberd-*/ebin/mod_rest.beam $(ORIGINAL)/ebin/
+	printf 'author: "Debian ejabberd-mod-rest"\ncategory: "http"\nsummary: "original, for comparison"\nhome: ""\nurl: ""\n' > $(ORIGINAL)/mod_rest.spec
+
+compare: build original ## print the original and ours side by side on the same requests
+	npx tsx scripts/compare-original.ts

@@ -28,6 +28,8 @@ export interface SandboxOptions {
   httpIp?: string;
   /** Inherit the terminal for the node's own output instead of writing node.out. */
   foreground?: boolean;
+  /** A directory with another mod_rest contrib tree to install instead of ours (the original, for comparison). */
+  moduleTree?: string;
 }
 
 export class Sandbox {
@@ -55,7 +57,7 @@ export class Sandbox {
     const { dir } = this.options;
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
-    installModule(this.modulesPath);
+    installModule(this.modulesPath, this.options.moduleTree);
     writeFileSync(path.join(dir, 'ejabberd.yml'), JSON.stringify(this.config(), null, 2));
     // As an operator would: the module's own config file, overriding the one it ships with.
     mkdirSync(path.join(this.modulesPath, 'conf'), { recursive: true });
@@ -171,12 +173,12 @@ function erlString(s: string): string {
 }
 
 /** Copies the staged module where ejabberd looks for contrib modules, like `make install`. */
-export function installModule(modulesPath: string): void {
-  if (!existsSync(path.join(STAGED_MODULE, 'ebin', 'mod_rest.beam'))) {
-    throw new Error(`${STAGED_MODULE} is not built: run make build`);
+export function installModule(modulesPath: string, tree = STAGED_MODULE): void {
+  if (!existsSync(path.join(tree, 'ebin', 'mod_rest.beam'))) {
+    throw new Error(`${tree} has no ebin/mod_rest.beam: run make build`);
   }
   mkdirSync(modulesPath, { recursive: true });
-  cpSync(STAGED_MODULE, path.join(modulesPath, 'mod_rest'), { recursive: true, filter: (src) => !src.endsWith('.built') });
+  cpSync(tree, path.join(modulesPath, 'mod_rest'), { recursive: true, filter: (src) => !src.endsWith('.built') });
 }
 
 /** Pids of processes whose command line mentions `needle`. */
