@@ -100,3 +100,4 @@ process.stdin.on('end', () => shutdown(0));
 
 setLogSink((level, line) => send(logFrame(level, line)));
 send(helloFrame());
+log.info({ pid: process.pid, node: process.version }, 'worker started');

@@ -18,6 +18,10 @@ describe('options', function () {
     });
     after(async () => stopSandbox(sb));
 
+    it("writes the worker's log lines into ejabberd's log", () => {
+      expect(sb.log()).to.match(/mod_rest worker: worker started pid=\d+ node="v\d+/);
+    });
+
     it('applies a changed option without restarting the worker', async () => {
       expect((await post(sb, MSG('zed@localhost'))).status).to.equal(406);
       const [workerBefore] = sb.workerPids();
