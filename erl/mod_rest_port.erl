@@ -17,6 +17,11 @@
 %%%   {log_level, debug|info|warning|error}                | {answer, Status, Body}
 %%%   {request, Id, #{method, path, body,           Auth = none | {User, Server, Password}
 %%%                   ip, host}}                  {log, Level, Line}       for ejabberd's log
+%%%   {ping, N}                                   {pong, N}                liveness probe
+%%%
+%%% A request that times out makes this process probe the worker: frames are handled in
+%%% order, so a pong proves the worker drained everything before it. No pong within
+%%% ?PROBE_TIMEOUT means it is frozen or its output is out of step: it is replaced.
 %%%
 %%% Every string is a UTF-8 binary. Id is below 2^31 (the worker's codec is exact only there).
 %%% Replies are decoded with binary_to_term(B, [safe]): no atom is ever created from them.
@@ -38,6 +43,7 @@
 -define(MIN_RESTART_DELAY, 100).
 -define(MAX_RESTART_DELAY, 10000).
 -define(STABLE_AFTER, 5000).
+-define(PROBE_TIMEOUT, 5000).
 %% Let the port queue this much before port_command(nosuspend) answers busy (OTP 25+).
 %% Request bodies can be 20 MiB, so the default (8 KiB-ish) limits would refuse them.
 -define(BUSY_LIMITS, {16 * 1024 * 1024, 32 * 1024 * 1024}).
@@ -47,6 +53,7 @@
                 started_at = 0 :: integer(),
                 delay = ?MIN_RESTART_DELAY :: pos_integer(),
                 timer :: reference() | undefined,
+                probe :: {pos_integer(), reference()} | undefined,
                 hosts = #{} :: #{binary() => {map(), binary()}}}).
 
 -type call_error() :: unavailable | busy | timeout | worker_died | garbled.
@@ -145,6 +152,11 @@ handle_call(status, _From, #state{port = Port, os_pid = OsPid} = State) ->
 handle_call(_Request, _From, State) ->
     {reply, {error, badarg}, State}.
 
+handle_cast({timed_out, Port}, #state{port = Port, probe = undefined} = State) ->
+    N = erlang:unique_integer([positive]) band ?MAX_ID,
+    send_frame({ping, N}, State),
+    Timer = erlang:send_after(?PROBE_TIMEOUT, self(), {probe_expired, N}),
+    {noreply, State#state{probe = {N, Timer}}};
 handle_cast(_Msg, State) ->
     {noreply, State}.
 
@@ -160,6 +172,10 @@ handle_info({Port, {exit_status, Status}}, #state{port = Port} = State) ->
     {noreply, restart_later(close(State, worker_died))};
 handle_info({'EXIT', Port, Reason}, #state{port = Port} = State) ->
     ?ERROR_MSG("mod_rest: the worker's port closed (~p); restarting it", [Reason]),
+    {noreply, restart_later(close(State, worker_died))};
+handle_info({probe_expired, N}, #state{probe = {N, _}} = State) ->
+    ?ERROR_MSG("mod_rest: the worker stopped answering (no pong in ~B ms); replacing it",
+               [?PROBE_TIMEOUT]),
     {noreply, restart_later(close(State, worker_died))};
 handle_info(restart, State) ->
     {noreply, open(State#state{timer = undefined})};
@@ -182,7 +198,9 @@ call(Port, Request, Timeout) ->
     try erlang:port_command(Port, Frame, [nosuspend]) of
         true ->
             receive {Alias, Reply} -> Reply
-            after Timeout -> abandon(Id, Alias, timeout)
+            after Timeout ->
+                    gen_server:cast(?MODULE, {timed_out, Port}),
+                    abandon(Id, Alias, timeout)
             end;
         false -> abandon(Id, Alias, busy)
     catch error:badarg -> abandon(Id, Alias, unavailable)
@@ -204,6 +222,11 @@ handle_frame({reply, Id, Action}, State) when is_integer(Id) ->
         [{Id, Alias}] -> Alias ! {Alias, {ok, Action}};
         [] -> ?DEBUG("mod_rest: reply ~B came after its deadline", [Id])
     end,
+    {noreply, State};
+handle_frame({pong, N}, #state{probe = {N, Timer}} = State) ->
+    erlang:cancel_timer(Timer),
+    {noreply, State#state{probe = undefined}};
+handle_frame({pong, _}, State) ->
     {noreply, State};
 handle_frame({log, Level, Line}, State) when is_binary(Line) ->
     log(Level, Line),
@@ -272,6 +295,10 @@ close(#state{port = undefined} = State, _Why) ->
     State;
 close(#state{port = Port} = State, Why) ->
     ets:insert(?TABLE, {port, undefined}),
+    case State#state.probe of
+        {_, Timer} -> erlang:cancel_timer(Timer);
+        undefined -> ok
+    end,
     catch port_close(Port),
     kill_os_process(State#state.os_pid),
     answer_pending({error, Why}),
@@ -280,7 +307,7 @@ close(#state{port = Port} = State, Why) ->
                 true -> ?MIN_RESTART_DELAY;
                 false -> State#state.delay
             end,
-    State#state{port = undefined, os_pid = undefined, delay = Delay}.
+    State#state{port = undefined, os_pid = undefined, delay = Delay, probe = undefined}.
 
 %% Closing stdin makes a healthy worker exit; a frozen or garbling one gets SIGKILL.
 kill_os_process(undefined) -> ok;

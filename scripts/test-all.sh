@@ -9,7 +9,7 @@ passed=0 failed=0 status=0
 run_mocha() { # name, mocha args...
   local name=$1; shift
   echo "== $name"
-  npx mocha "$@" 2>&1 | tee "$log_dir/$name.log"
+  timeout 900 npx mocha "$@" 2>&1 | tee "$log_dir/$name.log"
   local rc=${PIPESTATUS[0]}
   local p f
   p=$(grep -Eo '^ +[0-9]+ passing' "$log_dir/$name.log" | grep -Eo '[0-9]+' | tail -1)
@@ -20,7 +20,7 @@ run_mocha() { # name, mocha args...
 
 run_eunit() {
   echo "== eunit"
-  rebar3 eunit 2>&1 | tee "$log_dir/eunit.log"
+  timeout 300 rebar3 eunit 2>&1 | tee "$log_dir/eunit.log"
   local rc=${PIPESTATUS[0]}
   local all p f
   all=$(grep -Eo 'All [0-9]+ tests passed' "$log_dir/eunit.log" | grep -Eo '[0-9]+')

@@ -2,7 +2,7 @@
 // Started by erl/mod_rest_port.erl with {packet, 4}; lives exactly as long as its port.
 import { decode, encode, type OutTerm } from './port/etf.js';
 import { FrameReader, frame } from './port/framing.js';
-import { helloFrame, logFrame, parseInbound, ProtocolError, replyFrame, type Inbound } from './port/protocol.js';
+import { helloFrame, logFrame, parseInbound, pongFrame, ProtocolError, replyFrame, type Inbound } from './port/protocol.js';
 import { compilePolicy, handleRequest, type CompiledPolicy } from './rest/pipeline.js';
 import { RestError } from './rest/errors.js';
 import { log, setLogLevel, setLogSink } from './log.js';
@@ -49,6 +49,9 @@ function dispatch(message: Inbound): void {
       return;
     case 'log_level':
       setLogLevel(message.level);
+      return;
+    case 'ping':
+      send(pongFrame(message.n));
       return;
   }
 }

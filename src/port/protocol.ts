@@ -8,6 +8,7 @@
 //   {log_level, Level}                                     | {answer, Status, Body}
 //   {request, Id, #{method, path, body, ip, host}}   Auth = none | {User, Server, Password}
 //                                                  {log, Level, Line}           a log line for ejabberd's log
+//   {ping, N}                                      {pong, N}                    liveness probe
 //
 // Every string is a UTF-8 binary; Id is a positive integer below 2^31; Xmlel is
 // {xmlel, Name, [{Attr, Value}], [Xmlel | {xmlcdata, Bin}]}, ejabberd's #xmlel{}.
@@ -23,6 +24,7 @@ export type Inbound =
   | { type: 'config'; host: string; policy: HostPolicy }
   | { type: 'forget'; host: string }
   | { type: 'log_level'; level: LogLevel }
+  | { type: 'ping'; n: number }
   | { type: 'request'; id: number; request: RestRequest };
 
 /** A frame that decodes as ETF but is not one of ours. Carries the id when one could be read. */
@@ -54,6 +56,8 @@ export function parseInbound(term: Term): Inbound {
       return { type: 'config', host: text(a), policy: parsePolicy(map(b)) };
     case 'forget':
       return { type: 'forget', host: text(a) };
+    case 'ping':
+      return { type: 'ping', n: int(a) };
     case 'log_level': {
       const level = atomName(a);
       if (!LOG_LEVELS.includes(level)) throw new ProtocolError(`unknown log level ${level}`);
@@ -88,6 +92,10 @@ export function helloFrame(): OutTerm {
 
 export function replyFrame(id: number, action: Action): OutTerm {
   return new Tuple(atom('reply'), id, actionTerm(action));
+}
+
+export function pongFrame(n: number): OutTerm {
+  return new Tuple(atom('pong'), n);
 }
 
 export function logFrame(level: LogLevel, line: string): OutTerm {

@@ -4,6 +4,7 @@ import { client, xml, type Client, type Element } from '@xmpp/client';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import { StringDecoder } from 'node:string_decoder';
 import os from 'node:os';
 import path from 'node:path';
 import { Sandbox, freePort, sleep, type SandboxOptions } from '../../scripts/sandbox.js';
@@ -161,6 +162,7 @@ export class XmppUser {
       password,
       resource,
     });
+    decodeAcrossChunks(xmpp);
     const errors: unknown[] = [];
     xmpp.on('error', (err) => errors.push(err));
     let user: XmppUser | undefined;
@@ -229,6 +231,22 @@ export class XmppUser {
     this.waiters = this.waiters.filter((w) => !ready.includes(w));
     ready.forEach((w) => w.resolve(s));
   }
+}
+
+/**
+ * @xmpp/connection 0.14 decodes every TCP chunk on its own (`data.toString('utf8')`), so a
+ * multi-byte character split across two chunks arrives as U+FFFD: a client bug that corrupts
+ * large non-ASCII stanzas. Decode with a StringDecoder per socket instead.
+ */
+function decodeAcrossChunks(xmpp: Client): void {
+  const decoders = new WeakMap<object, StringDecoder>();
+  const conn = xmpp as unknown as { _onData(data: Buffer): void; socket: object | null; parser: { write(s: string): void } };
+  conn._onData = function (this: typeof conn, data: Buffer): void {
+    const socket = this.socket ?? conn;
+    let decoder = decoders.get(socket);
+    if (!decoder) decoders.set(socket, (decoder = new StringDecoder('utf8')));
+    this.parser.write(decoder.write(data));
+  };
 }
 
 /** Sends a sentinel that must reach `to`; returns the sentinel's body text. */

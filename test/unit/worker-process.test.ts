@@ -7,8 +7,12 @@ import { FrameReader, frame } from '../../src/port/framing.js';
 
 const WORKER = path.join(__dirname, '..', '..', 'priv', 'worker', 'main.js');
 
+const running = new Set<ChildProcessWithoutNullStreams>();
+
 class Worker {
   readonly proc: ChildProcessWithoutNullStreams;
+  /** {log, Level, Line} frames, kept apart from the rest. */
+  readonly logs: Term[] = [];
   private readonly reader = new FrameReader();
   private readonly frames: Term[] = [];
   private waiting: (() => void) | null = null;
@@ -16,12 +20,22 @@ class Worker {
 
   constructor() {
     this.proc = spawn(process.execPath, [WORKER]);
+    running.add(this.proc);
     this.proc.stdout.on('data', (chunk: Buffer) => {
       // Every byte on stdout must belong to a frame: decode throws otherwise.
-      for (const payload of this.reader.push(chunk)) this.frames.push(decode(payload));
+      for (const payload of this.reader.push(chunk)) {
+        const term = decode(payload);
+        const isLog = term instanceof Tuple && term.items[0] === atom('log');
+        (isLog ? this.logs : this.frames).push(term);
+      }
       this.waiting?.();
     });
-    this.exited = new Promise((resolve) => this.proc.once('exit', (code) => resolve(code)));
+    this.exited = new Promise((resolve) =>
+      this.proc.once('exit', (code) => {
+        running.delete(this.proc);
+        resolve(code);
+      }),
+    );
   }
 
   send(term: OutTerm): void {
@@ -47,6 +61,9 @@ class Worker {
 
 describe('the built worker process', function () {
   this.timeout(10_000);
+  afterEach(() => {
+    for (const proc of running) proc.kill('SIGKILL');
+  });
 
   it('says hello with the protocol version first', async () => {
     const w = new Worker();
@@ -85,6 +102,26 @@ describe('the built worker process', function () {
     const action = reply.items[2] as Tuple;
     expect(action.items[0]).to.equal(atom('answer'));
     expect(action.items[1]).to.equal(503);
+    w.proc.stdin.end();
+    await w.exited;
+  });
+
+  it('sends its log lines as {log, Level, Line} frames, never as loose bytes', async () => {
+    const w = new Worker();
+    await w.next();
+    w.proc.stdin.end();
+    expect(await w.exited).to.equal(0);
+    const [first] = w.logs as Tuple[];
+    expect(first!.items[1]).to.equal(atom('info'));
+    expect((first!.items[2] as Buffer).toString()).to.match(/^worker started pid=\d+/);
+  });
+
+  it('answers a ping with a pong carrying the same number', async () => {
+    const w = new Worker();
+    await w.next();
+    w.send(new Tuple(atom('ping'), 12345));
+    const pong = (await w.next()) as Tuple;
+    expect(pong.items).to.deep.equal([atom('pong'), 12345]);
     w.proc.stdin.end();
     await w.exited;
   });
