@@ -40,11 +40,13 @@ priv/worker/main.js: node_modules/.package-lock.json $(WORKER_SOURCES)
 	rm -rf priv/worker
 	npx tsc -p tsconfig.json
 
-_build/default/lib/mod_rest/ebin/mod_rest.beam: _build/.debian $(ERL_SOURCES)
+# rebar3 rewrites only the beams whose sources changed, hence a stamp of our own.
+_build/.erl-built: _build/.debian $(ERL_SOURCES)
 	rebar3 compile
+	touch $@
 
 # The tree `make install` copies: an ejabberd contrib module (spec, ebin, priv, conf).
-$(STAGE)/.built: priv/worker/main.js _build/default/lib/mod_rest/ebin/mod_rest.beam mod_rest.spec conf/mod_rest.yml package-lock.json
+$(STAGE)/.built: priv/worker/main.js _build/.erl-built mod_rest.spec conf/mod_rest.yml package-lock.json
 	rm -rf $(STAGE) && mkdir -p $(STAGE)/ebin $(STAGE)/priv $(STAGE)/conf
 	cp _build/default/lib/mod_rest/ebin/*.beam _build/default/lib/mod_rest/ebin/mod_rest.app $(STAGE)/ebin/
 	cp -r priv/worker $(STAGE)/priv/

@@ -10,12 +10,14 @@
 -module(mod_rest_command).
 
 -export([run/5]).
--export([rules_for/2, exit_status/1, arity_error/3]).
+-export([rules_for/2, exit_status/1, arity_error/3, output_to_binary/1]).
 
 -include("logger.hrl").
 
 %% ejabberd_ctl's "latest API version": commands of every version are visible.
 -define(API_VERSION, 1000000).
+%% Command names are under 40 characters; "Did you mean" needs no more of a request's name.
+-define(SUGGESTION_PREFIX, 48).
 
 -type auth() :: none | {binary(), binary(), binary()}.
 -type access_commands() :: [{atom(), all | [atom()]}].
@@ -86,8 +88,11 @@ known_command(Name) ->
         Command
     catch _:_ ->
             Known = [C || {C, _, _} <- ejabberd_commands:list_commands(?API_VERSION)],
+            %% best_match is quadratic in the name's length: compare only a prefix as long as
+            %% the longest command could need.
+            Guess = misc:best_match(string:slice(Name, 0, ?SUGGESTION_PREFIX), Known),
             throw({refused, 400, io_lib:format("Error: unknown command '~ts'. Did you mean '~ts'?",
-                                               [Name, misc:best_match(Name, Known)])})
+                                               [Name, Guess])})
     end.
 
 check_arity(Name, Command, Args, Auth) ->
@@ -117,9 +122,17 @@ execute(Name, Args, Auth) ->
     {Text, Code} = ejabberd_ctl:process2(CtlArgs, []),
     Body = case Text of
                "" -> integer_to_binary(Code);
-               _ -> unicode:characters_to_binary(Text)
+               _ -> output_to_binary(Text)
            end,
     {exit_status(Code), Body}.
+
+%% process2's text is mostly UTF-8 bytes (its formatter prints binaries with binary_to_list),
+%% sometimes code points: bytes as they are, as ejabberdctl writes them; code points encoded.
+-spec output_to_binary(string()) -> binary().
+output_to_binary(Text) ->
+    try iolist_to_binary(Text)
+    catch error:badarg -> unicode:characters_to_binary(Text)
+    end.
 
 %% ejabberdctl's exit code as an HTTP status: 0 is success; anything else means the command
 %% ran and reported failure (the original answered 200 for both).

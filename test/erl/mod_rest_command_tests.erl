@@ -34,3 +34,13 @@ arity_error_test_() ->
      {"too many arguments",
       ?_assertEqual(<<"Error: the command 'status' requires 1 less argument.">>,
                     mod_rest_command:arity_error(<<"status">>, 0, 1))}].
+
+output_to_binary_test_() ->
+    [{"UTF-8 bytes, as process2 prints binaries, are kept as they are",
+      ?_assertEqual(<<"User zo\x{eb}@localhost successfully registered"/utf8>>,
+                    mod_rest_command:output_to_binary(
+                      binary_to_list(<<"User zo\x{eb}@localhost successfully registered"/utf8>>)))},
+     {"code points beyond 255 are encoded as UTF-8",
+      ?_assertEqual(<<"j\x{f6}rg \x{263a}"/utf8>>, mod_rest_command:output_to_binary("j\x{f6}rg \x{263a}"))},
+     {"deep lists are flattened",
+      ?_assertEqual(<<"a\nb">>, mod_rest_command:output_to_binary(["a", ["\n", "b"]]))}].

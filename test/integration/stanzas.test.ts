@@ -60,6 +60,13 @@ describe('mod_rest stanzas (a real ejabberd and a real XMPP client)', function (
     await alice.waitForBody(text);
   });
 
+  it('accepts an XML declaration before the stanza', async function () {
+    const text = unique('xml-decl');
+    const reply = await post(server(), `<?xml version="1.0" encoding="UTF-8"?>\n${messageXml('alice@localhost', 'localhost/rest', text)}`);
+    expect([reply.status, reply.body]).to.deep.equal([200, 'Ok']);
+    await alice.waitForBody(text);
+  });
+
   it("delivers a message sent in a user's name with that user's full JID as its sender", async function () {
     const text = unique('from-bob');
     const reply = await post(server(), messageXml('alice@localhost', 'bob@localhost/x', text));
@@ -125,19 +132,23 @@ describe('mod_rest stanzas (a real ejabberd and a real XMPP client)', function (
   it('answers Try POSTing a stanza. to GET /rest and to POST /rest/x, and an empty 200 to HEAD', async function () {
     const get = await post(server(), null, { method: 'GET' });
     expect([get.status, get.body]).to.deep.equal([200, 'Try POSTing a stanza.']);
-    const sub = await post(server(), messageXml('alice@localhost', 'localhost/rest', unique('subpath')), { path: '/rest/x' });
+    const token = unique('subpath');
+    const sub = await post(server(), messageXml('alice@localhost', 'localhost/rest', token), { path: '/rest/x' });
     expect([sub.status, sub.body]).to.deep.equal([200, 'Try POSTing a stanza.']);
     const head = await post(server(), null, { method: 'HEAD' });
     expect(head.status).to.equal(200);
     expect(head.raw.length).to.equal(0);
+    await notDelivered([token]);
   });
 
   it('delivers a 1 MiB message body intact', async function () {
     const marker = unique('big');
     // Letters, digits, multi-byte characters and escaped markup: 1 MiB of UTF-8 text in all.
     const unit = 'abcdefghijklmnopqrstuvwxyz0123456789 é€𝄞 <&>"\n';
-    let text = `${marker} `;
-    while (Buffer.byteLength(text) < 1024 * 1024) text += unit;
+    const head = `${marker} `;
+    const repeats = Math.ceil((1024 * 1024 - Buffer.byteLength(head)) / Buffer.byteLength(unit));
+    const text = head + unit.repeat(repeats);
+    expect(Buffer.byteLength(text)).to.be.at.least(1024 * 1024);
     const reply = await post(server(), messageXml('alice@localhost', 'localhost/rest', text));
     expect(reply.status).to.equal(200);
     const got = await alice.waitFor((s) => (bodyOf(s) ?? '').startsWith(marker), 15_000);
