@@ -12,7 +12,7 @@ STAGE := _build/mod_rest
 WORKER_SOURCES := $(shell find src -name '*.ts') tsconfig.json
 ERL_SOURCES := $(wildcard erl/*.erl erl/*.app.src) rebar.config rebar.config.script
 
-.PHONY: help deps build install uninstall run test test-unit test-erl test-integration lint clean original compare
+.PHONY: help deps build install uninstall run test test-unit test-erl test-integration lint clean original compare bench
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -105,3 +105,8 @@ $(ORIGINAL)/ebin/mod_rest.beam: _build/.debian
 
 compare: build original ## print the original and ours side by side on the same requests
 	npx tsx scripts/compare-original.ts
+
+# --- performance ---
+bench: build original ## the original and ours side by side under the same load (BENCH_ROUNDS, BENCH_SECONDS)
+	@command -v wrk >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get install -y -qq wrk >/dev/null || { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk >/dev/null; }; }
+	npx tsx scripts/bench.ts

@@ -89,7 +89,8 @@ handle(LocalPath, #request{method = Method, data = Data, ip = {IP, _}, host = Ht
         Host ->
             Request = #{method => method_name(Method), path => LocalPath, body => Data,
                         ip => list_to_binary(inet:ntoa(IP)), host => Host},
-            case mod_rest_port:call(Request, mod_rest_opt:request_timeout(Host)) of
+            case mod_rest_port:call(Request, mod_rest_opt:request_timeout(Host),
+                                    mod_rest_opt:max_in_flight(Host)) of
                 {ok, Action} -> carry_out(Action, Host, IP);
                 {error, Why} -> port_error_answer(Why)
             end
@@ -160,6 +161,7 @@ port_error_answer(timeout) ->
 port_error_answer(Why) ->
     Body = case Why of
                busy -> <<"Error: the REST worker is busy; nothing was done, try again.">>;
+               overloaded -> <<"Error: too many requests in flight; nothing was done, try again.">>;
                worker_died -> <<"Error: the REST worker stopped; nothing was done, try again.">>;
                garbled -> <<"Error: the REST worker failed; nothing was done, try again.">>;
                _ -> <<"Error: the REST worker is not running; nothing was done, try again.">>
@@ -205,6 +207,8 @@ mod_opt_type(access_commands) ->
       fun lists:append/1);
 mod_opt_type(request_timeout) ->
     econf:timeout(second);
+mod_opt_type(max_in_flight) ->
+    econf:pos_int();
 mod_opt_type(worker_executable) ->
     econf:binary().
 
@@ -215,6 +219,7 @@ mod_options(_Host) ->
      {allowed_stanza_types, all},
      {access_commands, []},
      {request_timeout, timer:seconds(5)},
+     {max_in_flight, 512},
      {worker_executable, <<"node">>}].
 
 mod_doc() ->
@@ -246,6 +251,11 @@ mod_doc() ->
             #{value => "timeout()",
               desc => <<"How long a request may wait for the worker before it is answered "
                         "504. Default: 5 seconds.">>}},
+           {max_in_flight,
+            #{value => "pos_integer()",
+              desc => <<"How many requests may wait for the worker at once, node-wide; "
+                        "beyond that a request is answered 503 with Retry-After at once "
+                        "instead of queueing. Default: 512.">>}},
            {worker_executable,
             #{value => "Path",
               desc => <<"The Node.js executable that runs the worker, looked up in PATH "

@@ -30,7 +30,7 @@
 -behaviour(gen_server).
 
 -export([start_link/0, child_spec/0, ensure_started/0, stop/0,
-         set_host/3, forget_host/1, call/2, status/0, worker_os_pid/0]).
+         set_host/3, forget_host/1, call/3, status/0, worker_os_pid/0]).
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2]).
 -export([restart_delay/1, log_level/1]).
 
@@ -44,6 +44,8 @@
 -define(MAX_RESTART_DELAY, 10000).
 -define(STABLE_AFTER, 5000).
 -define(PROBE_TIMEOUT, 5000).
+%% How long a worker whose port was closed normally may take to exit before SIGKILL.
+-define(EXIT_GRACE, 2000).
 %% Let the port queue this much before port_command(nosuspend) answers busy (OTP 25+).
 %% Request bodies can be 20 MiB, so the default (8 KiB-ish) limits would refuse them.
 -define(BUSY_LIMITS, {16 * 1024 * 1024, 32 * 1024 * 1024}).
@@ -56,7 +58,7 @@
                 probe :: {pos_integer(), reference()} | undefined,
                 hosts = #{} :: #{binary() => {map(), binary()}}}).
 
--type call_error() :: unavailable | busy | timeout | worker_died | garbled.
+-type call_error() :: unavailable | busy | overloaded | timeout | worker_died | garbled.
 -export_type([call_error/0]).
 
 %%%===================================================================
@@ -103,11 +105,13 @@ forget_host(Host) ->
     gen_server:call(?MODULE, {forget_host, Host}).
 
 %% Runs in the HTTP process: sends the request and waits for the worker's action.
--spec call(map(), pos_integer()) -> {ok, term()} | {error, call_error()}.
-call(Request, Timeout) ->
-    try ets:lookup_element(?TABLE, port, 2) of
-        undefined -> {error, unavailable};
-        Port -> call(Port, Request, Timeout)
+%% At most MaxInFlight requests wait at once; beyond that the answer is immediate.
+-spec call(map(), pos_integer(), pos_integer()) -> {ok, term()} | {error, call_error()}.
+call(Request, Timeout, MaxInFlight) ->
+    try {ets:lookup_element(?TABLE, port, 2), pending_count_fast()} of
+        {undefined, _} -> {error, unavailable};
+        {_, Pending} when Pending >= MaxInFlight -> {error, overloaded};
+        {Port, _} -> send_and_wait(Port, Request, Timeout)
     catch error:badarg -> {error, unavailable}   % owner not running: no table
     end.
 
@@ -190,7 +194,7 @@ terminate(_Reason, State) ->
 %%%===================================================================
 %%% HTTP-process side
 %%%===================================================================
-call(Port, Request, Timeout) ->
+send_and_wait(Port, Request, Timeout) ->
     Id = ets:update_counter(?TABLE, seq, {2, 1, ?MAX_ID, 1}),
     Alias = alias([reply]),
     ets:insert(?TABLE, {Id, Alias}),
@@ -291,16 +295,23 @@ worker_script() ->
     end.
 
 %% Closes the port if open and answers everything still waiting with {error, Why}.
+%% Closing stdin makes a healthy worker finish and exit; one that is frozen or garbling
+%% (Why = garbled, or worker_died from a failed probe) may never read it, so it gets
+%% SIGKILL, and so does any worker still there a moment after a normal close.
 close(#state{port = undefined} = State, _Why) ->
     State;
-close(#state{port = Port} = State, Why) ->
+close(#state{port = Port, os_pid = OsPid} = State, Why) ->
     ets:insert(?TABLE, {port, undefined}),
     case State#state.probe of
         {_, Timer} -> erlang:cancel_timer(Timer);
         undefined -> ok
     end,
     catch port_close(Port),
-    kill_os_process(State#state.os_pid),
+    case Why of
+        garbled -> kill_os_process(OsPid);
+        worker_died -> kill_os_process(OsPid);
+        _ -> spawn(fun() -> timer:sleep(?EXIT_GRACE), kill_os_process(OsPid) end)
+    end,
     answer_pending({error, Why}),
     Lived = erlang:monotonic_time(millisecond) - State#state.started_at,
     Delay = case Lived >= ?STABLE_AFTER of
@@ -309,7 +320,6 @@ close(#state{port = Port} = State, Why) ->
             end,
     State#state{port = undefined, os_pid = undefined, delay = Delay, probe = undefined}.
 
-%% Closing stdin makes a healthy worker exit; a frozen or garbling one gets SIGKILL.
 kill_os_process(undefined) -> ok;
 kill_os_process(OsPid) ->
     _ = os:cmd("kill -9 " ++ integer_to_list(OsPid) ++ " 2>/dev/null"),
@@ -321,6 +331,11 @@ answer_pending(Reply) ->
                           ets:delete(?TABLE, Id),
                           Alias ! {Alias, Reply}
                   end, Pending).
+
+%% Every row but `port` and `seq` is a waiting request; O(1), unlike a select. Rows of
+%% waiters that died are removed when their reply comes, so the count heals itself.
+pending_count_fast() ->
+    ets:info(?TABLE, size) - 2.
 
 pending_count() ->
     ets:select_count(?TABLE, [{{'$1', '_'}, [{is_integer, '$1'}], [true]}]).

@@ -30,7 +30,7 @@ port_error_answer_test_() ->
      [{"worker trouble (" ++ atom_to_list(Why) ++ ") answers 503 with Retry-After",
        ?_assertMatch({503, _, [{<<"Retry-After">>, <<"1">>} | _], <<"Error: the REST worker", _/binary>>},
                      mod_rest:port_error_answer(Why))}
-      || Why <- [busy, unavailable, worker_died, garbled]]].
+      || Why <- [busy, overloaded, unavailable, worker_died, garbled]]].
 
 worker_policy_test() ->
     stringprep(),

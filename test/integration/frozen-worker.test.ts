@@ -53,3 +53,33 @@ describe('a frozen worker', function () {
     expect(sb.log()).to.include('the worker stopped answering');
   });
 });
+
+describe('max_in_flight', function () {
+  this.timeout(60_000);
+  let sb: Sandbox;
+  let paused: number | undefined;
+
+  before(async () => {
+    sb = await startSandbox('in-flight', { modRest: { max_in_flight: 2, request_timeout: '10 seconds' } });
+  });
+  after(async () => {
+    if (paused !== undefined) process.kill(paused, 'SIGCONT');
+    await stopSandbox(sb);
+  });
+
+  it('answers 503 with Retry-After at once beyond the bound, and serves the waiting ones', async () => {
+    const [pid] = sb.workerPids();
+    paused = pid!;
+    process.kill(paused, 'SIGSTOP'); // the worker holds the first two requests
+    const waiting = [post(sb, 'registered_users localhost'), post(sb, 'registered_users localhost')];
+    await sleep(300);
+    const refused = await post(sb, 'registered_users localhost');
+    expect(refused.status).to.equal(503);
+    expect(refused.headers['retry-after']).to.equal('1');
+    expect(refused.body).to.equal('Error: too many requests in flight; nothing was done, try again.');
+    process.kill(paused, 'SIGCONT');
+    paused = undefined;
+    for (const reply of await Promise.all(waiting)) expect(reply.status).to.equal(200);
+    expect((await post(sb, 'registered_users localhost')).status).to.equal(200);
+  });
+});

@@ -1,0 +1,314 @@
+// `make bench`: the original contrib mod_rest and ours, each in its own throwaway ejabberd with
+// the same configuration, driven by the same wrk load in alternated rounds (A B A B ...).
+// A real XMPP client logged in as the recipient on each node counts what arrives.
+// Prints per scenario: requests/s, p50/p99, ours/original ratios, delivered vs acknowledged,
+// and memory (worker RSS, VM RSS). Quote medians; this machine is noisy.
+import { client, xml, type Client } from '@xmpp/client';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { ORIGINAL_TREE, send } from './compare-original';
+import { freePort, ROOT, Sandbox, sleep } from './sandbox';
+
+const run = promisify(execFile);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 60);
+const LUA = path.join(ROOT, 'scripts', 'bench');
+const RECIPIENT = 'receiver@localhost';
+
+type Which = 'original' | 'ours';
+
+interface Node {
+  which: Which;
+  sandbox: Sandbox;
+  receiver: Receiver;
+}
+
+/** Counts the messages that reach the recipient, by body, to see losses and duplicates. */
+class Receiver {
+  private readonly seen = new Map<string, number>();
+  private constructor(private readonly xmpp: Client) {}
+
+  static async login(sb: Sandbox): Promise<Receiver> {
+    const xmpp = client({ service: `xmpp://127.0.0.1:${sb.options.c2sPort}`, domain: 'localhost', username: 'receiver', password: 'receiver-pw', resource: 'bench' });
+    xmpp.on('error', () => undefined);
+    const r = new Receiver(xmpp);
+    xmpp.on('stanza', (s) => {
+      if (!s.is('message')) return;
+      const body = s.getChildText('body');
+      if (body) r.seen.set(body, (r.seen.get(body) ?? 0) + 1);
+    });
+    await xmpp.start();
+    await xmpp.send(xml('presence'));
+    return r;
+  }
+
+  /** Distinct bodies with this tag, and how many arrived more than once. */
+  count(tag: string): { delivered: number; duplicated: number } {
+    let delivered = 0;
+    let duplicated = 0;
+    for (const [body, n] of this.seen) {
+      if (!body.startsWith(`${tag}-`)) continue;
+      delivered++;
+      if (n > 1) duplicated++;
+    }
+    return { delivered, duplicated };
+  }
+
+  forget(tag: string): void {
+    for (const body of this.seen.keys()) if (body.startsWith(`${tag}-`)) this.seen.delete(body);
+  }
+
+  stop(): Promise<void> {
+    return this.xmpp.stop().then(() => undefined);
+  }
+}
+
+interface WrkResult {
+  requests: number;
+  duration_us: number;
+  non2xx: number;
+  connect: number;
+  read: number;
+  write: number;
+  timeout: number;
+  p50_us: number;
+  p99_us: number;
+}
+
+async function wrk(url: string, connections: number, seconds: number, script: string, args: string[]): Promise<WrkResult> {
+  const threads = Math.min(2, connections);
+  const { stdout } = await run(
+    'wrk',
+    [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '-s', path.join(LUA, script), url, '--', ...args],
+    { maxBuffer: 1 << 20 },
+  );
+  const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  if (!line) throw new Error(`wrk printed no result:\n${stdout}`);
+  return JSON.parse(line.slice('RESULT '.length)) as WrkResult;
+}
+
+function rssMiB(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+) kB/);
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** The beam.smp of a sandbox: `erl` execs it, so it is the process spawn() started. */
+function vmRss(node: Node): number {
+  return rssMiB(node.sandbox.pid);
+}
+
+function workerRss(node: Node): number {
+  const [pid] = node.sandbox.workerPids();
+  return rssMiB(pid);
+}
+
+async function waitDelivered(node: Node, tag: string, expected: number): Promise<{ delivered: number; duplicated: number }> {
+  // Stop waiting once nothing new arrived for 2 s.
+  let last = -1;
+  let still = 0;
+  for (;;) {
+    const c = node.receiver.count(tag);
+    if (c.delivered >= expected) return c;
+    if (c.delivered === last) {
+      if (++still >= 20) return c;
+    } else {
+      still = 0;
+      last = c.delivered;
+    }
+    await sleep(100);
+  }
+}
+
+interface Sample {
+  rps: number;
+  p50: number;
+  p99: number;
+  acked: number;
+  delivered?: number;
+  duplicated?: number;
+  errors: number;
+}
+
+async function stanzaRound(node: Node, connections: number, tag: string): Promise<Sample> {
+  const r = await wrk(node.sandbox.restUrl, connections, SECONDS, 'stanza.lua', [RECIPIENT, tag]);
+  const acked = r.requests - r.non2xx;
+  const { delivered, duplicated } = await waitDelivered(node, tag, acked);
+  node.receiver.forget(tag);
+  return {
+    rps: r.requests / (r.duration_us / 1e6),
+    p50: r.p50_us / 1000,
+    p99: r.p99_us / 1000,
+    acked,
+    delivered,
+    duplicated,
+    errors: r.non2xx + r.connect + r.read + r.write + r.timeout,
+  };
+}
+
+async function commandRound(node: Node, connections: number): Promise<Sample> {
+  const r = await wrk(node.sandbox.restUrl, connections, SECONDS, 'command.lua', ['registered_users', 'localhost']);
+  return {
+    rps: r.requests / (r.duration_us / 1e6),
+    p50: r.p50_us / 1000,
+    p99: r.p99_us / 1000,
+    acked: r.requests - r.non2xx,
+    errors: r.non2xx + r.connect + r.read + r.write + r.timeout,
+  };
+}
+
+async function bigStanzaRound(node: Node, bytes: number, tag: string): Promise<Sample> {
+  const text = 'x'.repeat(bytes);
+  const started = process.hrtime.bigint();
+  const answer = await send(node.sandbox.restUrl, { body: `<message to="${RECIPIENT}" from="localhost/bench"><body>${tag}-${text}</body></message>` });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  const acked = answer.status === 200 ? 1 : 0;
+  const { delivered, duplicated } = await waitDelivered(node, tag, acked);
+  node.receiver.forget(tag);
+  return { rps: 1000 / ms, p50: ms, p99: ms, acked, delivered, duplicated, errors: acked ? 0 : 1 };
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+
+interface Scenario {
+  name: string;
+  run: (node: Node, tag: string) => Promise<Sample>;
+  /** Big single requests compare latency, not throughput. */
+  latencyOnly?: boolean;
+}
+
+const SCENARIOS: Scenario[] = [
+  { name: 'stanza, 16 connections', run: (n, tag) => stanzaRound(n, 16, tag) },
+  { name: 'stanza, 256 connections', run: (n, tag) => stanzaRound(n, 256, tag) },
+  { name: 'command, 16 connections', run: (n) => commandRound(n, 16) },
+  { name: 'stanza of 1 MiB', run: (n, tag) => bigStanzaRound(n, 1 << 20, tag), latencyOnly: true },
+  { name: 'stanza of 10 MiB', run: (n, tag) => bigStanzaRound(n, 10 << 20, tag), latencyOnly: true },
+];
+
+async function startNode(which: Which, base: string): Promise<Node> {
+  const sandbox = new Sandbox({
+    dir: path.join(base, which),
+    c2sPort: await freePort(),
+    httpPort: await freePort(),
+    users: [['receiver', 'receiver-pw']],
+    modRest: { allowed_ips: ['127.0.0.1'] },
+    // The module under test, not the archive: no mod_mam on either node.
+    config: { modules: { mod_roster: {}, mod_disco: {} }, loglevel: 'warning' },
+    ...(which === 'original' ? { moduleTree: ORIGINAL_TREE } : {}),
+  });
+  await sandbox.start();
+  const receiver = await Receiver.login(sandbox);
+  return { which, sandbox, receiver };
+}
+
+function fmt(n: number, digits = 0): string {
+  return Number.isFinite(n) ? n.toFixed(digits) : '-';
+}
+
+async function main(): Promise<void> {
+  const base = mkdtempSync(path.join(os.tmpdir(), 'mod_rest-bench-'));
+  const nodes: Node[] = [];
+  try {
+    nodes.push(await startNode('original', base), await startNode('ours', base));
+    const [original, ours] = nodes as [Node, Node];
+    console.log(`bench: ${ROUNDS} alternated rounds of ${SECONDS} s per scenario; medians shown\n`);
+
+    // Warm-up: both nodes, a short stanza load, so the first round is not penalised.
+    for (const n of nodes) await stanzaRound(n, 16, `warm-${n.which}`);
+
+    const results: Array<{ scenario: Scenario; o: Sample[]; u: Sample[] }> = [];
+    for (const scenario of SCENARIOS) {
+      const o: Sample[] = [];
+      const u: Sample[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        // Alternate which goes first, so drift in the machine's load hits both alike.
+        const order = round % 2 === 0 ? [original, ours] : [ours, original];
+        for (const node of order) {
+          const sample = await scenario.run(node, `r${round}-${node.which}-${Math.random().toString(36).slice(2, 8)}`);
+          (node === original ? o : u).push(sample);
+        }
+      }
+      results.push({ scenario, o, u });
+      const m = (xs: Sample[], k: keyof Sample) => median(xs.map((x) => Number(x[k] ?? NaN)));
+      const sum = (xs: Sample[], k: keyof Sample) => xs.reduce((a, x) => a + Number(x[k] ?? 0), 0);
+      console.log(`## ${scenario.name}`);
+      for (const [label, xs] of [['original', o], ['ours', u]] as const) {
+        const delivered = xs[0]!.delivered === undefined ? '' : `  delivered ${sum(xs, 'delivered')}/${sum(xs, 'acked')} acked, ${sum(xs, 'duplicated')} duplicated`;
+        console.log(
+          `  ${label.padEnd(8)} ${scenario.latencyOnly ? '' : `${fmt(m(xs, 'rps')).padStart(6)} req/s  `}p50 ${fmt(m(xs, 'p50'), 2)} ms  p99 ${fmt(m(xs, 'p99'), 2)} ms  errors ${sum(xs, 'errors')}${delivered}`,
+        );
+      }
+      const ratio = scenario.latencyOnly
+        ? `latency ours/original ${fmt(m(u, 'p50') / m(o, 'p50'), 2)}`
+        : `throughput ours/original ${fmt(m(u, 'rps') / m(o, 'rps'), 2)}  p99 ours/original ${fmt(m(u, 'p99') / m(o, 'p99'), 2)}`;
+      console.log(`  ${ratio}  per-round ratios ${u.map((x, i) => fmt(x.rps / o[i]!.rps, 2)).join(' ')}`);
+      console.log(`  memory: worker RSS ${fmt(workerRss(ours))} MiB, VM RSS ours ${fmt(vmRss(ours))} MiB, original ${fmt(vmRss(original))} MiB\n`);
+    }
+
+    if (SOAK_SECONDS > 0) await soak(ours);
+    await burst(ours);
+  } finally {
+    for (const n of nodes) {
+      await n.receiver.stop().catch(() => undefined);
+      await n.sandbox.stop();
+    }
+    rmSync(base, { recursive: true, force: true });
+  }
+}
+
+/** Worker RSS every 5 s during a minute at 256 connections: must stay flat. */
+async function soak(node: Node): Promise<void> {
+  console.log(`## soak: ours, stanzas at 256 connections for ${SOAK_SECONDS} s`);
+  const samples: string[] = [];
+  const tag = `soak-${Date.now()}`;
+  const load = wrk(node.sandbox.restUrl, 256, SOAK_SECONDS, 'stanza.lua', [RECIPIENT, tag]);
+  const sampler = (async () => {
+    for (let t = 0; t <= SOAK_SECONDS; t += 5) {
+      samples.push(`${t}s ${fmt(workerRss(node))}`);
+      await sleep(5000);
+    }
+  })();
+  const r = await load;
+  await sampler;
+  const acked = r.requests - r.non2xx;
+  const { delivered, duplicated } = await waitDelivered(node, tag, acked);
+  node.receiver.forget(tag);
+  console.log(`  ${fmt(r.requests / (r.duration_us / 1e6))} req/s; delivered ${delivered}/${acked} acked, ${duplicated} duplicated`);
+  console.log(`  worker RSS MiB: ${samples.join(', ')}\n`);
+}
+
+/** 1024 connections at once: what is answered how, and memory before, during and after. */
+async function burst(node: Node): Promise<void> {
+  console.log('## burst: ours, 1024 connections for 5 s');
+  const before = `worker ${fmt(workerRss(node))} MiB, VM ${fmt(vmRss(node))} MiB`;
+  const tag = `burst-${Date.now()}`;
+  const load = wrk(node.sandbox.restUrl, 1024, 5, 'stanza.lua', [RECIPIENT, tag]);
+  await sleep(2500);
+  const during = `worker ${fmt(workerRss(node))} MiB, VM ${fmt(vmRss(node))} MiB`;
+  const r = await load;
+  const acked = r.requests - r.non2xx;
+  const { delivered, duplicated } = await waitDelivered(node, tag, acked);
+  node.receiver.forget(tag);
+  await sleep(2000);
+  const after = `worker ${fmt(workerRss(node))} MiB, VM ${fmt(vmRss(node))} MiB`;
+  console.log(`  ${r.requests} answered: ${acked} 2xx, ${r.non2xx} non-2xx; socket errors connect ${r.connect} read ${r.read} write ${r.write} timeout ${r.timeout}`);
+  console.log(`  delivered ${delivered}/${acked} acked, ${duplicated} duplicated; p50 ${fmt(r.p50_us / 1000, 2)} ms p99 ${fmt(r.p99_us / 1000, 2)} ms`);
+  console.log(`  memory before: ${before}; during: ${during}; after: ${after}\n`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,28 @@
+-- wrk script: POST a <message> with a unique body per request; args: TO TAG
+local counter = 0
+local threads = {}
+
+function setup(thread)
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  to = args[1]
+  tag = args[2]
+end
+
+function request()
+  counter = counter + 1
+  local body = string.format('<message to="%s" from="localhost/bench"><body>%s-%d-%d</body></message>',
+                             to, tag, tid, counter)
+  return wrk.format("POST", "/rest", { ["Host"] = "localhost" }, body)
+end
+
+function done(summary, latency, requests)
+  io.write(string.format(
+    'RESULT {"requests":%d,"duration_us":%d,"non2xx":%d,"connect":%d,"read":%d,"write":%d,"timeout":%d,"p50_us":%d,"p99_us":%d}\n',
+    summary.requests, summary.duration, summary.errors.status, summary.errors.connect,
+    summary.errors.read, summary.errors.write, summary.errors.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
