@@ -47,7 +47,9 @@
 %% How long a worker whose port was closed normally may take to exit before SIGKILL.
 -define(EXIT_GRACE, 2000).
 %% Let the port queue this much before port_command(nosuspend) answers busy (OTP 25+).
-%% Request bodies can be 20 MiB, so the default (8 KiB-ish) limits would refuse them.
+%% Request bodies can be 20 MiB, so the default (8 KiB-ish) limits would refuse them; and
+%% with many HTTP processes writing at once, commands wait in the port's message queue,
+%% whose default limits made a third of the requests at 256 connections answer busy.
 -define(BUSY_LIMITS, {16 * 1024 * 1024, 32 * 1024 * 1024}).
 
 -record(state, {port :: port() | undefined,
@@ -257,7 +259,8 @@ open(State) ->
         Script = worker_script(),
         Port = open_port({spawn_executable, Path},
                          [{packet, 4}, binary, exit_status, use_stdio, hide,
-                          {args, [Script]}, {busy_limits_port, ?BUSY_LIMITS}]),
+                          {args, [Script]}, {busy_limits_port, ?BUSY_LIMITS},
+                          {busy_limits_msgq, ?BUSY_LIMITS}]),
         OsPid = case erlang:port_info(Port, os_pid) of
                     {os_pid, P} -> P;
                     undefined -> undefined
