@@ -140,7 +140,8 @@ export class Sandbox {
   private moduleConfig(): Record<string, unknown> {
     const { httpPort, modRest = {}, httpIp = '127.0.0.1' } = this.options;
     return {
-      listen: [{ port: httpPort, ip: httpIp, module: 'ejabberd_http', request_handlers: { '/rest': 'mod_rest' } }],
+      // As conf/mod_rest.yml: ejabberd's default backlog of 5 stalls bursts of new connections.
+      listen: [{ port: httpPort, ip: httpIp, module: 'ejabberd_http', backlog: 1024, request_handlers: { '/rest': 'mod_rest' } }],
       modules: { mod_rest: modRest },
     };
   }
