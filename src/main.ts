@@ -14,12 +14,26 @@ const policies = new Map<string, CompiledPolicy>();
 const reader = new FrameReader();
 let portOpen = true;
 
+// Replies produced while handling one stdin chunk, written at its end in one write.
+let batch: Buffer[] | null = null;
+let inputPaused = false;
+
 function send(term: OutTerm): void {
   if (!portOpen) return;
+  const bytes = frame(encode(term));
+  if (batch) batch.push(bytes);
+  else write(bytes);
+}
+
+function write(bytes: Buffer): void {
   // Node -> Erlang has no backpressure of its own: stop reading requests until stdout drains.
-  if (!process.stdout.write(frame(encode(term)))) {
+  if (!process.stdout.write(bytes) && !inputPaused) {
+    inputPaused = true;
     process.stdin.pause();
-    process.stdout.once('drain', () => process.stdin.resume());
+    process.stdout.once('drain', () => {
+      inputPaused = false;
+      process.stdin.resume();
+    });
   }
 }
 
@@ -85,16 +99,18 @@ function shutdown(code: number): void {
 process.stdout.on('error', () => shutdown(0)); // EPIPE: the VM went away.
 
 process.stdin.on('data', (chunk: Buffer) => {
+  batch = [];
   try {
-    // One write for all the replies a chunk produces.
-    process.stdout.cork();
     for (const payload of reader.push(chunk)) onFrame(payload);
   } catch (err) {
     // A frame we cannot read leaves the stream out of step: exit and let the stub restart us.
     log.error({ err: (err as Error).message }, 'unreadable frame from ejabberd, exiting');
     shutdown(1);
   } finally {
-    process.nextTick(() => process.stdout.uncork());
+    const out = batch;
+    batch = null;
+    if (out.length === 1) write(out[0]!);
+    else if (out.length > 1) write(Buffer.concat(out));
   }
 });
 
