@@ -30,10 +30,16 @@ export interface SandboxOptions {
   foreground?: boolean;
   /** A directory with another mod_rest contrib tree to install instead of ours (the original, for comparison). */
   moduleTree?: string;
+  /** Start Erlang distribution on loopback (with an epmd of our own) so that tests can rpc(). */
+  distribution?: boolean;
 }
 
 export class Sandbox {
   private node: ChildProcess | null = null;
+  private epmd: ChildProcess | null = null;
+  private epmdPort = 0;
+  readonly nodeName = `mod_rest_${process.pid}_${Math.random().toString(36).slice(2, 8)}@localhost`;
+  private readonly cookie = Math.random().toString(36).slice(2);
   readonly modulesPath: string;
   readonly logPath: string;
   readonly consolePath: string;
@@ -66,10 +72,21 @@ export class Sandbox {
     writeFileSync(path.join(dir, 'users.eterm'), users.join('\n') + '\n');
 
     const output = this.options.foreground ? 'inherit' : openSync(this.consolePath, 'a');
+    const distribution: string[] = [];
+    const distributionEnv: Record<string, string> = {};
+    if (this.options.distribution) {
+      // An epmd of our own on a free loopback port, stopped with the node: nothing left behind.
+      this.epmdPort = await freePort();
+      this.epmd = spawn('epmd', ['-port', String(this.epmdPort), '-address', '127.0.0.1'], { stdio: 'ignore' });
+      await sleep(200);
+      distribution.push('-sname', this.nodeName, '-setcookie', this.cookie, '-kernel', 'inet_dist_use_interface', '{127,0,0,1}');
+      Object.assign(distributionEnv, { ERL_EPMD_PORT: String(this.epmdPort), ERL_EPMD_ADDRESS: '127.0.0.1' });
+    }
     this.node = spawn(
       'erl',
       [
         '-noinput',
+        ...distribution,
         '-mnesia', 'dir', JSON.stringify(path.join(dir, 'spool')),
         '-s', 'ejabberd',
         '-eval', REGISTER_USERS,
@@ -86,6 +103,7 @@ export class Sandbox {
           EJABBERD_LOG_PATH: this.logPath,
           CONTRIB_MODULES_PATH: this.modulesPath,
           ERL_CRASH_DUMP: path.join(dir, 'erl_crash.dump'),
+          ...distributionEnv,
         },
       },
     );
@@ -113,7 +131,25 @@ export class Sandbox {
   }
 
   /** Stops the node (SIGTERM, then SIGKILL after 15 s) and waits for it to exit. */
+  /** Evaluates Erlang expressions in the node (needs `distribution`); resolves with erl_call's output. */
+  async rpc(expressions: string): Promise<string> {
+    if (!this.options.distribution) throw new Error('rpc needs a sandbox started with distribution: true');
+    return new Promise((resolve, reject) => {
+      const call = spawn('erl_call', ['-sname', this.nodeName, '-c', this.cookie, '-e'], {
+        env: { ...process.env, ERL_EPMD_PORT: String(this.epmdPort), ERL_EPMD_ADDRESS: '127.0.0.1' },
+      });
+      let out = '';
+      call.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      call.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      call.once('error', reject);
+      call.once('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`erl_call failed (${code}): ${out}`))));
+      call.stdin.end(`${expressions}\n`);
+    });
+  }
+
   async stop(): Promise<void> {
+    this.epmd?.kill('SIGTERM');
+    this.epmd = null;
     const node = this.node;
     if (!node || node.exitCode !== null || node.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => node.once('exit', () => resolve()));

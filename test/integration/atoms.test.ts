@@ -1,0 +1,52 @@
+// No atom may be created from request data: the atom table is never garbage-collected, so a
+// client that could mint atoms could eventually crash the node. Counted in the VM itself.
+import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
+import type { Sandbox } from '../../scripts/sandbox';
+import { post, startSandbox, stopSandbox } from './support';
+
+const rand = (): string => `q${randomBytes(6).toString('hex')}`;
+
+async function atomCount(sb: Sandbox): Promise<number> {
+  const out = await sb.rpc('erlang:system_info(atom_count).');
+  const m = out.match(/\{ok,\s*(\d+)\}/);
+  if (!m) throw new Error(`unexpected erl_call output: ${out}`);
+  return Number(m[1]);
+}
+
+// Every kind of request data that reaches the VM: command names and arguments, --auth user
+// and host, element and attribute names, JIDs, methods and paths.
+function hostileRequests(): Array<[string, string | null, { method?: string; path?: string }?]> {
+  return [
+    [rand(), rand()],
+    [`${rand()}-${rand()} a b`, null],
+    [`--auth ${rand()} ${rand()} pw registered_users localhost`, null],
+    [`--auth ${rand()} localhost pw ${rand()}`, null],
+    [`register ${rand()} ${rand()} pw`, null],
+    [`<${rand()} from="localhost" ${rand()}="x"/>`, null],
+    [`<message from="${rand()}@localhost/${rand()}" to="${rand()}@${rand()}"><${rand()} xmlns="urn:${rand()}"/></message>`, null],
+    [`<iq from="localhost" to="localhost" type="${rand()}" id="1"/>`, null],
+    ['x', null, { method: 'GET', path: `/rest/${rand()}` }],
+  ].map(([body, , opts]) => [body as string, null, opts as { method?: string; path?: string } | undefined]);
+}
+
+describe('atoms', function () {
+  this.timeout(120_000);
+  let sb: Sandbox;
+  before(async () => {
+    sb = await startSandbox('atoms', { distribution: true, users: [['nolan', 'pw']] });
+  });
+  after(async () => stopSandbox(sb));
+
+  it('are not created by 2,000 requests full of names never seen before', async () => {
+    const send = async () => {
+      for (const [body, , opts] of hostileRequests()) await post(sb, body, opts ?? {});
+    };
+    // Warm-up: the first request of each kind may load code (and that code's own atoms).
+    for (let i = 0; i < 5; i++) await send();
+    const before = await atomCount(sb);
+    for (let i = 0; i < 2000 / hostileRequests().length; i++) await send();
+    const after = await atomCount(sb);
+    expect(after - before, `atoms created (before ${before}, after ${after})`).to.equal(0);
+  });
+});
