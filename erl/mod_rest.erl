@@ -61,7 +61,8 @@ worker_policy(Opts) ->
       allowed_destinations => [jid:encode(jid:tolower(J))
                                || J <- all_to_empty(mod_rest_opt:allowed_destinations(Opts))],
       allowed_stanza_types => [atom_to_binary(T, utf8)
-                               || T <- all_to_empty(mod_rest_opt:allowed_stanza_types(Opts))]}.
+                               || T <- all_to_empty(mod_rest_opt:allowed_stanza_types(Opts))],
+      max_xml_depth => mod_rest_opt:max_xml_depth(Opts)}.
 
 all_to_empty(all) -> [];
 all_to_empty(List) -> List.
@@ -87,13 +88,21 @@ handle(LocalPath, #request{method = Method, data = Data, ip = {IP, _}, host = Ht
         undefined ->
             answer(503, <<"Error: mod_rest is not enabled on any virtual host.">>);
         Host ->
-            Request = #{method => method_name(Method), path => LocalPath, body => Data,
-                        ip => list_to_binary(inet:ntoa(IP)), host => Host},
-            case mod_rest_port:call(Request, mod_rest_opt:request_timeout(Host),
-                                    mod_rest_opt:max_in_flight(Host)) of
-                {ok, Action} -> carry_out(Action, Host, IP);
-                {error, Why} -> port_error_answer(Why)
+            case byte_size(Data) =< mod_rest_opt:max_body_size(Host) of
+                true -> forward(LocalPath, Method, Data, IP, Host);
+                false ->
+                    %% Refused here, before it is copied into a frame.
+                    answer(413, <<"Error: the body is larger than max_body_size.">>)
             end
+    end.
+
+forward(LocalPath, Method, Data, IP, Host) ->
+    Request = #{method => method_name(Method), path => LocalPath, body => Data,
+                ip => list_to_binary(inet:ntoa(IP)), host => Host},
+    case mod_rest_port:call(Request, mod_rest_opt:request_timeout(Host),
+                            mod_rest_opt:max_in_flight(Host)) of
+        {ok, Action} -> carry_out(Action, Host, IP);
+        {error, Why} -> port_error_answer(Why)
     end.
 
 method_name(Method) when is_atom(Method) -> atom_to_binary(Method, utf8);
@@ -209,6 +218,10 @@ mod_opt_type(request_timeout) ->
     econf:timeout(second);
 mod_opt_type(max_in_flight) ->
     econf:pos_int();
+mod_opt_type(max_body_size) ->
+    econf:pos_int();
+mod_opt_type(max_xml_depth) ->
+    econf:pos_int();
 mod_opt_type(worker_executable) ->
     econf:binary().
 
@@ -220,6 +233,8 @@ mod_options(_Host) ->
      {access_commands, []},
      {request_timeout, timer:seconds(5)},
      {max_in_flight, 512},
+     {max_body_size, 20 * 1024 * 1024},
+     {max_xml_depth, 256},
      {worker_executable, <<"node">>}].
 
 mod_doc() ->
@@ -256,6 +271,15 @@ mod_doc() ->
               desc => <<"How many requests may wait for the worker at once, node-wide; "
                         "beyond that a request is answered 503 with Retry-After at once "
                         "instead of queueing. Default: 512.">>}},
+           {max_body_size,
+            #{value => "pos_integer()",
+              desc => <<"Largest request body accepted, in bytes; larger ones are answered "
+                        "413 before they reach the worker. Default: 20971520 (20 MiB, where "
+                        "ejabberd_http itself stops).">>}},
+           {max_xml_depth,
+            #{value => "pos_integer()",
+              desc => <<"Deepest element nesting accepted in a stanza; deeper ones are "
+                        "answered 406. Default: 256.">>}},
            {worker_executable,
             #{value => "Path",
               desc => <<"The Node.js executable that runs the worker, looked up in PATH "

@@ -5,7 +5,8 @@
 -module(mod_rest_opt).
 
 -export([access_commands/1, allowed_destinations/1, allowed_ips/1,
-         allowed_stanza_types/1, max_in_flight/1, request_timeout/1, worker_executable/1]).
+         allowed_stanza_types/1, max_body_size/1, max_in_flight/1, max_xml_depth/1,
+         request_timeout/1, worker_executable/1]).
 
 -spec access_commands(gen_mod:opts() | binary()) -> [{atom(), all | [atom()]}].
 access_commands(Opts) -> get(access_commands, Opts).
@@ -18,6 +19,12 @@ allowed_ips(Opts) -> get(allowed_ips, Opts).
 
 -spec allowed_stanza_types(gen_mod:opts() | binary()) -> all | [message | presence | iq].
 allowed_stanza_types(Opts) -> get(allowed_stanza_types, Opts).
+
+-spec max_body_size(gen_mod:opts() | binary()) -> pos_integer().
+max_body_size(Opts) -> get(max_body_size, Opts).
+
+-spec max_xml_depth(gen_mod:opts() | binary()) -> pos_integer().
+max_xml_depth(Opts) -> get(max_xml_depth, Opts).
 
 -spec max_in_flight(gen_mod:opts() | binary()) -> pos_integer().
 max_in_flight(Opts) -> get(max_in_flight, Opts).

@@ -3,7 +3,8 @@
 //   Erlang -> worker                               worker -> Erlang
 //   {config, Host, #{allowed_ips => [Bin],          {hello, Version}             once, at start
 //            allowed_destinations => [Bin],         {reply, Id, Action}          one per request
-//            allowed_stanza_types => [Bin]}}          Action = {route, Xmlel}
+//            allowed_stanza_types => [Bin],           Action = {route, Xmlel}
+//            max_xml_depth => Int}}
 //   {forget, Host}                                         | {command, Name, [Arg], Auth}
 //   {log_level, Level}                                     | {answer, Status, Body}
 //   {request, Id, #{method, path, body, ip, host}}   Auth = none | {User, Server, Password}
@@ -83,6 +84,8 @@ function parsePolicy(m: TermMap): HostPolicy {
     allowedIps: list(field(m, 'allowed_ips')).map(text),
     allowedDestinations: list(field(m, 'allowed_destinations')).map(text),
     allowedStanzaTypes: list(field(m, 'allowed_stanza_types')).map(text),
+    // Optional, so that a config frame of an older stub still reads.
+    ...(m.has('max_xml_depth') ? { maxXmlDepth: positive(m.get('max_xml_depth')) } : {}),
   };
 }
 
@@ -154,6 +157,11 @@ function text(t: Term | undefined): string {
 function int(t: Term | undefined): number {
   if (typeof t === 'number' && Number.isInteger(t) && t >= 0) return t;
   throw new ProtocolError('expected a non-negative integer');
+}
+function positive(t: Term | undefined): number {
+  const n = int(t);
+  if (n > 0) return n;
+  throw new ProtocolError('expected a positive integer');
 }
 function atomName(t: Term | undefined): string {
   if (t instanceof Atom) return t.name;

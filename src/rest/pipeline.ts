@@ -20,6 +20,7 @@ export interface CompiledPolicy {
   readonly stanzaTypes: ReadonlySet<string> | null;
   /** Configuration entries that did not parse and so admit nothing (for the caller to log). */
   readonly invalidEntries: readonly string[];
+  readonly maxXmlDepth: number;
 }
 
 export function compilePolicy(p: HostPolicy): CompiledPolicy {
@@ -32,6 +33,7 @@ export function compilePolicy(p: HostPolicy): CompiledPolicy {
         : compileDestinationPolicy(p.allowedDestinations, (e) => invalidEntries.push(`allowed_destinations: ${e}`)),
     stanzaTypes: p.allowedStanzaTypes.length === 0 ? null : new Set(p.allowedStanzaTypes),
     invalidEntries,
+    maxXmlDepth: p.maxXmlDepth ?? MAX_XML_DEPTH,
   };
 }
 
@@ -67,7 +69,7 @@ export function handleRequest(
     if (!policy.ipAllowed(req.ip)) throw rejected('ip not allowed');
     if (!looksLikeXml(req.body)) return parseCommand(req.body);
 
-    const stanza = parseStanza(req.body, MAX_XML_DEPTH);
+    const stanza = parseStanza(req.body, policy.maxXmlDepth);
     let from: string | undefined;
     let to: string | undefined;
     for (const [name, value] of stanza.attrs) {

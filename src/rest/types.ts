@@ -23,6 +23,8 @@ export interface HostPolicy {
   allowedDestinations: string[];
   /** Element names ("message", "presence", "iq"); empty means any. */
   allowedStanzaTypes: string[];
+  /** Deepest element nesting accepted (option max_xml_depth); MAX_XML_DEPTH when absent. */
+  maxXmlDepth?: number;
 }
 
 /** An XML element as ejabberd's `#xmlel{}` holds it: attributes in document order, xmlns kept as an attribute. */

@@ -24,6 +24,10 @@ to_worker() ->
       {config, <<"localhost">>, #{allowed_ips => [<<"127.0.0.1/32">>, <<"::1/128">>],
                                   allowed_destinations => [<<"nolan@localhost">>],
                                   allowed_stanza_types => []}}},
+     {"config-depth",
+      {config, <<"example.org">>, #{allowed_ips => [], allowed_destinations => [],
+                                    allowed_stanza_types => [<<"message">>, <<"iq">>],
+                                    max_xml_depth => 300}}},
      {"forget", {forget, <<"localhost">>}},
      {"log-level", {log_level, warning}}].
 

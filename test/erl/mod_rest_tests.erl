@@ -38,13 +38,14 @@ worker_policy_test() ->
     stringprep(),
     Opts = #{allowed_ips => [{{127, 0, 0, 1}, 32}, {{0, 0, 0, 0, 0, 0, 0, 1}, 128}, {{10, 0, 0, 0}, 8}],
              allowed_destinations => [jid:decode(<<"Nolan@LocalHost/Phone">>), jid:decode(<<"a@b">>)],
-             allowed_stanza_types => [message, iq]},
+             allowed_stanza_types => [message, iq], max_xml_depth => 64},
     ?assertEqual(#{allowed_ips => [<<"127.0.0.1/32">>, <<"::1/128">>, <<"10.0.0.0/8">>],
                    allowed_destinations => [<<"nolan@localhost/Phone">>, <<"a@b">>],
-                   allowed_stanza_types => [<<"message">>, <<"iq">>]},
+                   allowed_stanza_types => [<<"message">>, <<"iq">>], max_xml_depth => 64},
                  mod_rest:worker_policy(Opts)).
 
 worker_policy_all_is_empty_test() ->
-    ?assertEqual(#{allowed_ips => [], allowed_destinations => [], allowed_stanza_types => []},
+    ?assertEqual(#{allowed_ips => [], allowed_destinations => [], allowed_stanza_types => [],
+                   max_xml_depth => 256},
                  mod_rest:worker_policy(#{allowed_ips => all, allowed_destinations => all,
-                                          allowed_stanza_types => all})).
+                                          allowed_stanza_types => all, max_xml_depth => 256})).

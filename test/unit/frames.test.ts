@@ -54,6 +54,14 @@ const toWorker: Array<[string, Inbound]> = [
       policy: { allowedIps: ['127.0.0.1/32', '::1/128'], allowedDestinations: ['nolan@localhost'], allowedStanzaTypes: [] },
     },
   ],
+  [
+    'config-depth',
+    {
+      type: 'config',
+      host: 'example.org',
+      policy: { allowedIps: [], allowedDestinations: [], allowedStanzaTypes: ['message', 'iq'], maxXmlDepth: 300 },
+    },
+  ],
   ['forget', { type: 'forget', host: 'localhost' }],
   ['log-level', { type: 'log_level', level: 'warning' }],
 ];
