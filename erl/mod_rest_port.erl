@@ -46,6 +46,9 @@
 -define(PROBE_TIMEOUT, 5000).
 %% How long a worker whose port was closed normally may take to exit before SIGKILL.
 -define(EXIT_GRACE, 2000).
+%% A worker starts in ~0.1 s; one that has not said hello after this is broken (or its
+%% output is out of step from the first byte) and is replaced.
+-define(HELLO_TIMEOUT, 10000).
 %% Let the port queue this much before port_command(nosuspend) answers busy (OTP 25+).
 %% Request bodies can be 20 MiB, so the default (8 KiB-ish) limits would refuse them; and
 %% with many HTTP processes writing at once, commands wait in the port's message queue,
@@ -183,6 +186,14 @@ handle_info({probe_expired, N}, #state{probe = {N, _}} = State) ->
     ?ERROR_MSG("mod_rest: the worker stopped answering (no pong in ~B ms); replacing it",
                [?PROBE_TIMEOUT]),
     {noreply, restart_later(close(State, worker_died))};
+handle_info({hello_timeout, Port}, #state{port = Port} = State) ->
+    case ets:lookup_element(?TABLE, port, 2) of
+        Port -> {noreply, State};
+        _ ->
+            ?ERROR_MSG("mod_rest: the worker did not say hello within ~B ms; replacing it",
+                       [?HELLO_TIMEOUT]),
+            {noreply, restart_later(close(State, garbled))}
+    end;
 handle_info(restart, State) ->
     {noreply, open(State#state{timer = undefined})};
 handle_info(_Info, State) ->
@@ -267,6 +278,7 @@ open(State) ->
                 end,
         State1 = State#state{port = Port, os_pid = OsPid,
                              started_at = erlang:monotonic_time(millisecond)},
+        erlang:send_after(?HELLO_TIMEOUT, self(), {hello_timeout, Port}),
         send_frame({log_level, log_level(ejabberd_logger:get())}, State1),
         maps:foreach(fun(Host, {Policy, _}) -> send_config(Host, Policy, State1) end,
                      State#state.hosts),

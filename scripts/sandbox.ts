@@ -32,6 +32,8 @@ export interface SandboxOptions {
   moduleTree?: string;
   /** Start Erlang distribution on loopback (with an epmd of our own) so that tests can rpc(). */
   distribution?: boolean;
+  /** Consider the node started once HTTP answers at all, even without a working worker. */
+  httpOnly?: boolean;
 }
 
 export class Sandbox {
@@ -121,7 +123,7 @@ export class Sandbox {
       try {
         const res = await fetch(this.restUrl, { signal: AbortSignal.timeout(2000) });
         last = `${res.status} ${await res.text()}`;
-        if (res.status === 200) return;
+        if (res.status === 200 || this.options.httpOnly) return;
       } catch (err) {
         last = String(err);
       }
