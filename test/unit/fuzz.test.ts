@@ -1,0 +1,160 @@
+// Property-based tests of the worker's parsers (fast-check). `make test` runs FUZZ_RUNS inputs
+// per property (default 2,000); raise it for a long run, e.g. FUZZ_RUNS=100000.
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { decode, EtfDecodeError } from '../../src/port/etf.js';
+import { FrameReader, frame } from '../../src/port/framing.js';
+import { parseInbound, ProtocolError } from '../../src/port/protocol.js';
+import { compileIpPolicy } from '../../src/rest/access.js';
+import { splitCommandLine } from '../../src/rest/command-line.js';
+import { CATALOGUE, RestError } from '../../src/rest/errors.js';
+import { compilePolicy, handleRequest } from '../../src/rest/pipeline.js';
+import type { Action, HostPolicy } from '../../src/rest/types.js';
+
+const RUNS = Number(process.env.FUZZ_RUNS ?? 2000);
+const params = { numRuns: RUNS };
+
+// Pieces of XML, valid and hostile, that random sequences of make interesting near-stanzas.
+const XML_TOKENS = [
+  '<', '>', '</', '/>', '<message', '</message>', '<presence', '<iq', '<body>', '</body>', '<foo', '<a:b',
+  ' from="a@localhost"', ' to="nolan@localhost/r"', " from='localhost'", ' type="chat"', ' xmlns="jabber:client"',
+  ' xmlns:a="urn:x"', '"', "'", '=', '&', '&amp;', '&lt;', '&#0;', '&#x1F600;', '&ent;', '<!DOCTYPE m [<!ENTITY ent "x">]>',
+  '<?pi x?>', '<?xml version="1.0"?>', '<![CDATA[', ']]>', '<!--', '-->', ' ', '\n', '\t', 'text', '\u0000',
+  '\uFFFE', '\uD800', '😀', 'é',
+];
+const xmlish = fc.array(fc.constantFrom(...XML_TOKENS), { maxLength: 40 }).map((t) => Buffer.from(t.join(''), 'utf8'));
+const body = fc.oneof(
+  xmlish,
+  fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a)),
+  fc.string({ unit: 'binary', maxLength: 200 }).map((s) => Buffer.from(s, 'utf8')),
+  fc.string({ maxLength: 200 }).map((s) => Buffer.from(`--auth ${s}`, 'utf8')),
+);
+
+const POLICIES: HostPolicy[] = [
+  { allowedIps: [], allowedDestinations: [], allowedStanzaTypes: [] },
+  { allowedIps: ['127.0.0.1/32', '::1/128'], allowedDestinations: ['nolan@localhost'], allowedStanzaTypes: ['message'] },
+  { allowedIps: ['10.0.0.0/8'], allowedDestinations: [], allowedStanzaTypes: [], maxXmlDepth: 3 },
+];
+const compiled = POLICIES.map(compilePolicy);
+const ANSWER_STATUSES = new Set(Object.values(CATALOGUE).map((e) => e.status));
+
+function wellFormed(action: Action): boolean {
+  switch (action.kind) {
+    case 'answer':
+      return ANSWER_STATUSES.has(action.status) && action.body.startsWith(action.status === 200 ? 'Try' : 'Error: ');
+    case 'route':
+      return action.stanza.name.length > 0;
+    case 'command':
+      return action.name.length > 0 && action.args.every((a) => typeof a === 'string');
+  }
+}
+
+describe(`fuzzing (${RUNS} inputs per property)`, function () {
+  this.timeout(600_000);
+
+  it('the request pipeline answers every input with a defined action, never an internal error', () => {
+    fc.assert(
+      fc.property(
+        body,
+        fc.constantFrom('POST', 'GET', 'PUT', 'HEAD', 'X'),
+        fc.array(fc.string({ maxLength: 5 }), { maxLength: 2 }),
+        fc.constantFrom('127.0.0.1', '::1', '::ffff:127.0.0.1', '10.1.2.3', 'garbage', ''),
+        fc.integer({ min: 0, max: compiled.length - 1 }),
+        (b, method, path, ip, p) => {
+          const surprises: unknown[] = [];
+          const action = handleRequest({ method, path, body: b, ip, host: 'localhost' }, compiled[p]!, (e) => {
+            if (!(e instanceof RestError)) surprises.push(e);
+          });
+          expect(surprises, 'errors that are not RestErrors (bugs)').to.deep.equal([]);
+          expect(wellFormed(action), JSON.stringify(action)).to.equal(true);
+        },
+      ),
+      params,
+    );
+  });
+
+  it('the command-line splitter never throws, and gives back plain words as they were', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (line) => {
+        expect(splitCommandLine(line)).to.be.an('array');
+      }),
+      params,
+    );
+    const word = fc.stringMatching(/^[a-z0-9_@.\-]{1,12}$/);
+    fc.assert(
+      fc.property(fc.array(word, { minLength: 1, maxLength: 8 }), (words) => {
+        expect(splitCommandLine(words.join(' '))).to.deep.equal(words);
+      }),
+      params,
+    );
+  });
+
+  it('the command-line splitter keeps a quoted argument with spaces whole', () => {
+    const quoted = fc.stringMatching(/^[a-z ]{0,12}$/);
+    fc.assert(
+      fc.property(fc.stringMatching(/^[a-z]{1,8}$/), quoted, (name, arg) => {
+        expect(splitCommandLine(`${name} "${arg}" tail`)).to.deep.equal([name, arg, 'tail']);
+      }),
+      params,
+    );
+  });
+
+  it('the IP policy matches IPv4 prefixes exactly as masks do, mapped or not, and never throws', () => {
+    const octets = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255));
+    const toInt = (o: number[]) => ((o[0]! << 24) | (o[1]! << 16) | (o[2]! << 8) | o[3]!) >>> 0;
+    fc.assert(
+      fc.property(octets, fc.integer({ min: 0, max: 32 }), octets, (net, bits, peer) => {
+        const match = compileIpPolicy([`${net.join('.')}/${bits}`]);
+        const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+        const expected = (toInt(net) & mask) === (toInt(peer) & mask);
+        expect(match(peer.join('.'))).to.equal(expected);
+        expect(match(`::ffff:${peer.join('.')}`)).to.equal(expected);
+      }),
+      params,
+    );
+    fc.assert(
+      fc.property(fc.string({ maxLength: 40 }), fc.array(fc.string({ maxLength: 20 }), { maxLength: 3 }), (peer, entries) => {
+        expect(compileIpPolicy(entries)(peer)).to.be.a('boolean');
+      }),
+      params,
+    );
+  });
+
+  it('framing gives back every payload, however the stream is cut', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 10 }),
+        fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 20 }),
+        (payloads, cuts) => {
+          const stream = Buffer.concat(payloads.map((p) => frame(Buffer.from(p))));
+          const reader = new FrameReader();
+          const out: Buffer[] = [];
+          for (let at = 0, i = 0; at < stream.length; i++) {
+            const size = cuts[i % cuts.length]!;
+            out.push(...reader.push(stream.subarray(at, at + size)));
+            at += size;
+          }
+          expect(out.map((b) => [...b])).to.deep.equal(payloads.map((p) => [...p]));
+        },
+      ),
+      params,
+    );
+  });
+
+  it('decoding a frame from ejabberd fails only with the protocol\'s own errors', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 100 }), (bytes) => {
+        // erlang_js loops over a big integer's unchecked length (tags 110, 111), for seconds on
+        // garbage. Frames only come from term_to_binary, which never lies about lengths.
+        fc.pre(!bytes.includes(110) && !bytes.includes(111));
+        const data = Buffer.concat([Buffer.from([131]), Buffer.from(bytes)]);
+        try {
+          parseInbound(decode(data));
+        } catch (err) {
+          expect(err instanceof EtfDecodeError || err instanceof ProtocolError, String(err)).to.equal(true);
+        }
+      }),
+      params,
+    );
+  });
+});
