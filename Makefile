@@ -12,7 +12,7 @@ STAGE := _build/mod_rest
 WORKER_SOURCES := $(shell find src -name '*.ts') tsconfig.json
 ERL_SOURCES := $(wildcard erl/*.erl erl/*.app.src) rebar.config rebar.config.script
 
-.PHONY: help deps build install uninstall run test test-unit test-erl test-integration lint clean original compare bench
+.PHONY: help deps build install uninstall run test test-unit test-erl test-integration torture lint clean original compare bench
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -82,6 +82,9 @@ test-erl: build ## EUnit tests of the Erlang stub
 
 test-integration: build original ## a real ejabberd, a real XMPP client
 	npx mocha --timeout 60000 'test/integration/**/*.test.ts'
+
+torture: build ## long runs: 100,000 generated inputs per parser property (more to come)
+	FUZZ_RUNS=100000 npx mocha --timeout 0 test/unit/fuzz.test.ts
 
 lint: deps ## type-check everything, xref the Erlang side
 	npx tsc -p tsconfig.json --noEmit
