@@ -1,0 +1,117 @@
+// A corpus of hostile requests, each with the answer it must get. No crash, no dropped
+// connection, no atom created; the worker and the node keep serving. Prints a summary table.
+import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import type { Sandbox } from '../../scripts/sandbox';
+import { post, startSandbox, stopSandbox } from './support';
+
+const REJECTED = 'Error: REST request is rejected by service.';
+const MSG_OPEN = '<message from="localhost" to="nolan@localhost">';
+
+interface HostileCase {
+  name: string;
+  body: () => string | Buffer;
+  method?: string;
+  headers?: Record<string, string>;
+  /** The status it must get, and optionally the exact body or a prefix of it. */
+  status: number;
+  bodyIs?: string;
+  bodyStarts?: string;
+}
+
+const CASES: HostileCase[] = [
+  {
+    name: 'billion laughs',
+    body: () =>
+      `<!DOCTYPE lolz [<!ENTITY lol "lol">${Array.from({ length: 9 }, (_, i) => `<!ENTITY lol${i + 1} "${`&lol${i || ''};`.repeat(10)}">`).join('')}]>${MSG_OPEN}<body>&lol9;</body></message>`,
+    status: 406,
+    bodyIs: REJECTED,
+  },
+  {
+    name: 'external entity (XXE)',
+    body: () => `<!DOCTYPE m [<!ENTITY x SYSTEM "file:///etc/passwd">]>${MSG_OPEN}<body>&x;</body></message>`,
+    status: 406,
+    bodyIs: REJECTED,
+  },
+  { name: 'processing instruction inside', body: () => `${MSG_OPEN}<?evil x?></message>`, status: 406, bodyIs: REJECTED },
+  { name: 'invalid UTF-8 in a stanza', body: () => Buffer.concat([Buffer.from(`${MSG_OPEN}<body>`), Buffer.from([0xc3, 0x28]), Buffer.from('</body></message>')]), status: 406, bodyIs: REJECTED },
+  { name: 'NUL character', body: () => `${MSG_OPEN}<body>a\u0000b</body></message>`, status: 406, bodyIs: REJECTED },
+  { name: 'control character', body: () => `${MSG_OPEN}<body>a\u0001b</body></message>`, status: 406, bodyIs: REJECTED },
+  { name: '10,000-deep nesting', body: () => `${MSG_OPEN}${'<x>'.repeat(10_000)}${'</x>'.repeat(10_000)}</message>`, status: 406, bodyIs: REJECTED },
+  {
+    name: '100,000 attributes',
+    body: () => `<message from="localhost" to="nolan@localhost" ${Array.from({ length: 100_000 }, (_, i) => `a${i}="v"`).join(' ')}/>`,
+    status: 200,
+    bodyIs: 'Ok',
+  },
+  { name: 'two roots', body: () => `${MSG_OPEN}</message>${MSG_OPEN}</message>`, status: 406, bodyIs: REJECTED },
+  { name: 'trailing junk', body: () => `${MSG_OPEN}</message>junk`, status: 406, bodyIs: REJECTED },
+  {
+    name: 'a stream header as root',
+    body: () => '<stream:stream xmlns:stream="http://etherx.jabber.org/streams"/>',
+    status: 400,
+    bodyIs: 'Error: the element is not a stanza (message, presence or iq).',
+  },
+  { name: 'an unknown root element', body: () => '<evil from="localhost"/>', status: 500, bodyIs: 'Error: xmpp_codec' },
+  { name: 'an unknown namespace on a stanza', body: () => `<message xmlns="urn:evil" from="localhost" to="nolan@localhost"/>`, status: 500, bodyIs: 'Error: xmpp_codec' },
+  { name: 'an invalid JID', body: () => `<message from="a@b@c" to="nolan@localhost"/>`, status: 500, bodyIs: 'Error: xmpp_codec' },
+  { name: 'a Unicode JID', body: () => `<message from="ünïcødé@localhost/ресурс" to="nolan@localhost"><body>☃</body></message>`, status: 200, bodyIs: 'Ok' },
+  { name: 'a 19 MiB stanza', body: () => `${MSG_OPEN}<body>${'z'.repeat(19 << 20)}</body></message>`, status: 200, bodyIs: 'Ok' },
+  { name: 'a 1 MiB command argument', body: () => `check_account ${'a'.repeat(1 << 20)} localhost`, status: 400, bodyStarts: "Error: unknown command 'check_account'" },
+  { name: '10,000 command arguments', body: () => `registered_users ${'x '.repeat(10_000)}`, status: 400, bodyStarts: "Error: the command 'registered_users' requires 9999 less argument" },
+  { name: 'shell metacharacters', body: () => 'registered_users "localhost; rm -rf / #" $(reboot) `id` | cat', status: 400, bodyStarts: "Error: the command 'registered_users' requires" },
+  // Passed to the command as a literal host name: no shell ever sees it.
+  { name: 'shell metacharacters in one argument', body: () => 'registered_users "$(touch /tmp/mod_rest-pwned)"', status: 422, bodyIs: 'Error: "Unknown virtual host"' },
+  { name: 'a random command name', body: () => `zz_${randomBytes(8).toString('hex')}`, status: 400, bodyStarts: "Error: unknown command 'zz_" },
+  { name: 'X-Forwarded-For from an untrusted peer', body: () => 'connected_users_number', headers: { 'X-Forwarded-For': '10.0.0.1' }, status: 200, bodyIs: '0' },
+  { name: 'OPTIONS', method: 'OPTIONS', body: () => '', status: 200, bodyIs: 'Try POSTing a stanza.' },
+  { name: 'DELETE', method: 'DELETE', body: () => '', status: 200, bodyIs: 'Try POSTing a stanza.' },
+  { name: 'PUT with a stanza', method: 'PUT', body: () => `${MSG_OPEN}</message>`, status: 200, bodyIs: 'Try POSTing a stanza.' },
+  // ejabberd_http refuses methods it does not know before any handler runs.
+  { name: 'an unknown method', method: 'BREW', body: () => 'x', status: 400 },
+];
+
+describe('a corpus of hostile input', function () {
+  this.timeout(180_000);
+  let sb: Sandbox;
+  const rows: Array<{ name: string; want: number; got: string }> = [];
+
+  before(async () => {
+    sb = await startSandbox('hostile', { distribution: true, users: [['nolan', 'pw']] });
+  });
+  after(async function () {
+    const answered = rows.filter((r) => !r.got.startsWith('no answer')).length;
+    console.log(`\n      ${'input'.padEnd(40)} want  got`);
+    for (const r of rows) console.log(`      ${r.name.padEnd(40)} ${String(r.want).padEnd(5)} ${r.got}`);
+    console.log(`      inputs tried ${rows.length}, answered ${answered}, dropped ${rows.length - answered}`);
+    await stopSandbox(sb);
+  });
+
+  for (const c of CASES) {
+    it(`${c.name}: answers ${c.status}`, async () => {
+      let got = 'no answer';
+      try {
+        const r = await post(sb, c.body(), { method: c.method ?? 'POST', headers: c.headers ?? {} });
+        got = `${r.status} ${r.body.slice(0, 60)}`;
+        expect(r.status, r.body.slice(0, 200)).to.equal(c.status);
+        if (c.bodyIs !== undefined) expect(r.body).to.equal(c.bodyIs);
+        if (c.bodyStarts !== undefined) expect(r.body.startsWith(c.bodyStarts), r.body.slice(0, 200)).to.equal(true);
+      } finally {
+        rows.push({ name: c.name, want: c.status, got });
+      }
+    });
+  }
+
+  it('leaves one worker serving and the atom count unchanged by a second pass', async () => {
+    const count = async () => Number((await sb.rpc('erlang:system_info(atom_count).')).match(/(\d+)/)![1]);
+    const before = await count();
+    for (const c of CASES.filter((x) => !x.name.includes('MiB'))) await post(sb, c.body(), { method: c.method ?? 'POST', headers: c.headers ?? {} });
+    const after = await count();
+    console.log(`      atoms created by a second pass: ${after - before}`);
+    expect(after - before).to.equal(0);
+    expect(sb.workerPids()).to.have.length(1);
+    expect((await post(sb, `${MSG_OPEN}<body>still here</body></message>`)).status).to.equal(200);
+    expect(existsSync('/tmp/mod_rest-pwned'), 'a shell ran an argument').to.equal(false);
+  });
+});
