@@ -88,9 +88,14 @@ handle(LocalPath, #request{method = Method, data = Data, ip = {IP, _}, host = Ht
         undefined ->
             answer(503, <<"Error: mod_rest is not enabled on any virtual host.">>);
         Host ->
-            case byte_size(Data) =< mod_rest_opt:max_body_size(Host) of
-                true -> forward(LocalPath, Method, Data, IP, Host);
-                false ->
+            Now = erlang:monotonic_time(millisecond),
+            case {mod_rest_rate:check(IP, mod_rest_opt:rate_limit_per_ip(Host), Now),
+                  byte_size(Data) =< mod_rest_opt:max_body_size(Host)} of
+                {limited, _} ->
+                    {429, reason_phrase(429), [{<<"Retry-After">>, <<"1">>} | ?HEADERS],
+                     <<"Error: too many requests from this address; try again later.">>};
+                {ok, true} -> forward(LocalPath, Method, Data, IP, Host);
+                {ok, false} ->
                     %% Refused here, before it is copied into a frame.
                     answer(413, <<"Error: the body is larger than max_body_size.">>)
             end
@@ -222,6 +227,8 @@ mod_opt_type(max_body_size) ->
     econf:pos_int();
 mod_opt_type(max_xml_depth) ->
     econf:pos_int();
+mod_opt_type(rate_limit_per_ip) ->
+    econf:pos_int(unlimited);
 mod_opt_type(worker_executable) ->
     econf:binary().
 
@@ -235,6 +242,7 @@ mod_options(_Host) ->
      {max_in_flight, 512},
      {max_body_size, 20 * 1024 * 1024},
      {max_xml_depth, 256},
+     {rate_limit_per_ip, unlimited},
      {worker_executable, <<"node">>}].
 
 mod_doc() ->
@@ -280,6 +288,11 @@ mod_doc() ->
             #{value => "pos_integer()",
               desc => <<"Deepest element nesting accepted in a stanza; deeper ones are "
                         "answered 406. Default: 256.">>}},
+           {rate_limit_per_ip,
+            #{value => "unlimited | pos_integer()",
+              desc => <<"Requests a second accepted from one client IP (the peer, or "
+                        "X-Forwarded-For from trusted_proxies); more are answered 429 "
+                        "with Retry-After. Default: unlimited.">>}},
            {worker_executable,
             #{value => "Path",
               desc => <<"The Node.js executable that runs the worker, looked up in PATH "

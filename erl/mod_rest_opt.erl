@@ -6,7 +6,7 @@
 
 -export([access_commands/1, allowed_destinations/1, allowed_ips/1,
          allowed_stanza_types/1, max_body_size/1, max_in_flight/1, max_xml_depth/1,
-         request_timeout/1, worker_executable/1]).
+         rate_limit_per_ip/1, request_timeout/1, worker_executable/1]).
 
 -spec access_commands(gen_mod:opts() | binary()) -> [{atom(), all | [atom()]}].
 access_commands(Opts) -> get(access_commands, Opts).
@@ -28,6 +28,9 @@ max_xml_depth(Opts) -> get(max_xml_depth, Opts).
 
 -spec max_in_flight(gen_mod:opts() | binary()) -> pos_integer().
 max_in_flight(Opts) -> get(max_in_flight, Opts).
+
+-spec rate_limit_per_ip(gen_mod:opts() | binary()) -> unlimited | pos_integer().
+rate_limit_per_ip(Opts) -> get(rate_limit_per_ip, Opts).
 
 -spec request_timeout(gen_mod:opts() | binary()) -> pos_integer().
 request_timeout(Opts) -> get(request_timeout, Opts).

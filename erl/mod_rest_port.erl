@@ -49,6 +49,7 @@
 %% A worker starts in ~0.1 s; one that has not said hello after this is broken (or its
 %% output is out of step from the first byte) and is replaced.
 -define(HELLO_TIMEOUT, 10000).
+-define(RATE_SWEEP_INTERVAL, 2000).
 %% Let the port queue this much before port_command(nosuspend) answers busy (OTP 25+).
 %% Request bodies can be 20 MiB, so the default (8 KiB-ish) limits would refuse them; and
 %% with many HTTP processes writing at once, commands wait in the port's message queue,
@@ -136,6 +137,8 @@ init([]) ->
     ets:new(?TABLE, [named_table, public, set, {read_concurrency, true},
                      {write_concurrency, true}]),
     ets:insert(?TABLE, [{port, undefined}, {seq, 0}]),
+    mod_rest_rate:new(),
+    erlang:send_after(?RATE_SWEEP_INTERVAL, self(), sweep_rate),
     {ok, #state{}}.
 
 handle_call({set_host, Host, Policy, Executable}, _From, State) ->
@@ -194,6 +197,10 @@ handle_info({hello_timeout, Port}, #state{port = Port} = State) ->
                        [?HELLO_TIMEOUT]),
             {noreply, restart_later(close(State, garbled))}
     end;
+handle_info(sweep_rate, State) ->
+    mod_rest_rate:sweep(erlang:monotonic_time(millisecond)),
+    erlang:send_after(?RATE_SWEEP_INTERVAL, self(), sweep_rate),
+    {noreply, State};
 handle_info(restart, State) ->
     {noreply, open(State#state{timer = undefined})};
 handle_info(_Info, State) ->

@@ -1,0 +1,27 @@
+// rate_limit_per_ip: beyond the limit in a second, 429 with Retry-After; the next second, served.
+import { expect } from 'chai';
+import type { Sandbox } from '../../scripts/sandbox';
+import { post, sleep, startSandbox, stopSandbox } from './support';
+
+describe('rate_limit_per_ip', function () {
+  this.timeout(60_000);
+  let sb: Sandbox;
+  before(async () => {
+    sb = await startSandbox('rate', { modRest: { rate_limit_per_ip: 5 } });
+  });
+  after(async () => stopSandbox(sb));
+
+  it('answers 429 with Retry-After beyond the limit, then serves again a second later', async () => {
+    const replies = [];
+    for (let i = 0; i < 20; i++) replies.push(await post(sb, 'connected_users_number'));
+    const ok = replies.filter((r) => r.status === 200).length;
+    const limited = replies.filter((r) => r.status === 429);
+    expect(ok + limited.length, 'only 200 and 429').to.equal(20);
+    // 20 requests fit in at most a few one-second windows of 5.
+    expect(ok).to.be.within(5, 15);
+    expect(limited[0]!.headers['retry-after']).to.equal('1');
+    expect(limited[0]!.body).to.equal('Error: too many requests from this address; try again later.');
+    await sleep(1100);
+    expect((await post(sb, 'connected_users_number')).status).to.equal(200);
+  });
+});
