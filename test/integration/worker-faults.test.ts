@@ -17,11 +17,12 @@ import {
   XmppUser,
 } from './support.js';
 
+// `make torture` raises these (FAULT_KILLS=10, FAULT_KILL_INTERVAL_MS=2000: 20 s of kills).
 const LOOPS = 8;
-const KILLS = 3;
-const KILL_INTERVAL_MS = 1_500;
+const KILLS = Number(process.env.FAULT_KILLS ?? 3);
+const KILL_INTERVAL_MS = Number(process.env.FAULT_KILL_INTERVAL_MS ?? 1_500);
 /** Bounds the traffic whatever happens: at most this many requests a loop. */
-const MAX_REQUESTS_PER_LOOP = 1_500;
+const MAX_REQUESTS_PER_LOOP = Number(process.env.FAULT_MAX_REQUESTS ?? 1_500);
 
 interface Outcome {
   text: string;
