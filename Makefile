@@ -83,8 +83,8 @@ test-erl: build ## EUnit tests of the Erlang stub
 test-integration: build original ## a real ejabberd, a real XMPP client
 	npx mocha --timeout 60000 'test/integration/**/*.test.ts'
 
-torture: build ## long runs: 100,000 generated inputs per parser property (more to come)
-	FUZZ_RUNS=100000 npx mocha --timeout 0 test/unit/fuzz.test.ts
+torture: build original ## heavy runs, bounded: 100,000 inputs per parser property, 20 s of worker kills under load
+	scripts/test-all.sh torture
 
 lint: deps ## type-check everything, xref the Erlang side
 	npx tsc -p tsconfig.json --noEmit

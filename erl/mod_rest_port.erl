@@ -39,10 +39,11 @@
 -define(TABLE, mod_rest_port).
 -define(PROTOCOL_VERSION, 1).
 -define(MAX_ID, 16#7fffffff).
-%% Restart backoff: from 100 ms, doubling, at most 10 s; a worker that lived this long resets it.
+%% Restart backoff: from 100 ms, doubling, at most 10 s. A worker that said hello and then
+%% served this long was no crash loop: its successor starts after the shortest delay.
 -define(MIN_RESTART_DELAY, 100).
 -define(MAX_RESTART_DELAY, 10000).
--define(STABLE_AFTER, 5000).
+-define(STABLE_AFTER, 1000).
 -define(PROBE_TIMEOUT, 5000).
 %% How long a worker whose port was closed normally may take to exit before SIGKILL.
 -define(EXIT_GRACE, 2000).
@@ -323,6 +324,7 @@ worker_script() ->
 close(#state{port = undefined} = State, _Why) ->
     State;
 close(#state{port = Port, os_pid = OsPid} = State, Why) ->
+    WasReady = ets:lookup_element(?TABLE, port, 2) == Port,
     ets:insert(?TABLE, {port, undefined}),
     case State#state.probe of
         {_, Timer} -> erlang:cancel_timer(Timer);
@@ -336,7 +338,7 @@ close(#state{port = Port, os_pid = OsPid} = State, Why) ->
     end,
     answer_pending({error, Why}),
     Lived = erlang:monotonic_time(millisecond) - State#state.started_at,
-    Delay = case Lived >= ?STABLE_AFTER of
+    Delay = case WasReady andalso Lived >= ?STABLE_AFTER of
                 true -> ?MIN_RESTART_DELAY;
                 false -> State#state.delay
             end,

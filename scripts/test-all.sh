@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test tier and ends with one line "N passed, N failed" (CI reads it).
-# Called by `make test` (after `make build`), hence by .ci/run.
+# Runs every test tier (or, with `torture`, the heavy runs) and ends with one line
+# "N passed, N failed" (CI reads it). Called by `make test` and `make torture`, hence by .ci/run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 log_dir=$(mktemp -d)
@@ -30,9 +30,22 @@ run_eunit() {
   if [ "$rc" -ne 0 ]; then status=1; [ -z "$f" ] && failed=$((failed + 1)); fi
 }
 
-run_mocha unit 'test/unit/**/*.test.ts'
-run_eunit
-run_mocha integration --timeout 60000 'test/integration/**/*.test.ts'
+case "${1:-test}" in
+  test)
+    run_mocha unit 'test/unit/**/*.test.ts'
+    run_eunit
+    run_mocha integration --timeout 60000 'test/integration/**/*.test.ts'
+    ;;
+  torture)
+    # The heavy runs, bounded: 100,000 inputs per parser property; 10 worker kills 2 s apart
+    # under load; the hostile corpus again.
+    FUZZ_RUNS=100000 run_mocha fuzz --timeout 0 test/unit/fuzz.test.ts
+    FAULT_KILLS=10 FAULT_KILL_INTERVAL_MS=2000 FAULT_MAX_REQUESTS=20000 \
+      run_mocha faults --timeout 180000 test/integration/worker-faults.test.ts test/integration/lifecycle.test.ts \
+      test/integration/hostile-input.test.ts
+    ;;
+  *) echo "usage: $0 [test|torture]" >&2; exit 2 ;;
+esac
 
 rm -rf "$log_dir"
 echo

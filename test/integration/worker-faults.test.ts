@@ -120,6 +120,11 @@ describe('mod_rest when its worker is killed', function () {
     const duplicated = [...seen].filter(([, n]) => n > 1).map(([t]) => t);
     const leaked = [...seen.keys()].filter((t) => refused.has(t));
     const unknown = [...seen.keys()].filter((t) => !expected.has(t) && !refused.has(t));
+    console.log(
+      `      faults injected ${killed.length} SIGKILLs; requests ${outcomes.length}: answered ${outcomes.length - dropped.length} ` +
+        `(200: ${ok.length}, 503: ${unavailable.length}), dropped ${dropped.length}; ` +
+        `acknowledged and lost ${missing.length}, duplicated ${duplicated.length}, 503 yet delivered ${leaked.length}`,
+    );
     expect(
       { missing: missing.slice(0, 3), duplicated: duplicated.slice(0, 3), leaked: leaked.slice(0, 3), unknown: unknown.slice(0, 3) },
       `${ok.length} answered 200, ${unavailable.length} answered 503; missing ${missing.length}, duplicated ${duplicated.length}, 503 yet delivered ${leaked.length}`,
