@@ -83,7 +83,7 @@ test-erl: build ## EUnit tests of the Erlang stub
 test-integration: build original ## a real ejabberd, a real XMPP client
 	npx mocha --timeout 60000 'test/integration/**/*.test.ts'
 
-torture: build original ## heavy runs, bounded: 100,000 inputs per parser property, 20 s of worker kills under load
+torture: build original ## heavy runs, bounded: 100,000 inputs per parser property, 20 s of worker kills, 100,000 command names
 	scripts/test-all.sh torture
 
 lint: deps ## type-check everything, xref the Erlang side

@@ -10,7 +10,7 @@
 -module(mod_rest_command).
 
 -export([run/5]).
--export([rules_for/2, exit_status/1, arity_error/3, output_to_binary/1]).
+-export([rules_for/2, exit_status/1, arity_error/3, output_to_binary/1, suggest/2]).
 
 -include("logger.hrl").
 
@@ -88,9 +88,7 @@ known_command(Name) ->
         Command
     catch _:_ ->
             Known = [C || {C, _, _} <- ejabberd_commands:list_commands(?API_VERSION)],
-            %% best_match is quadratic in the name's length: compare only a prefix as long as
-            %% the longest command could need.
-            Guess = misc:best_match(string:slice(Name, 0, ?SUGGESTION_PREFIX), Known),
+            Guess = suggest(Name, Known),
             throw({refused, 400, io_lib:format("Error: unknown command '~ts'. Did you mean '~ts'?",
                                                [Name, Guess])})
     end.
@@ -101,6 +99,28 @@ check_arity(Name, Command, Args, Auth) ->
         ok -> ok;
         Message -> throw({refused, 400, Message})
     end.
+
+%% The known name closest to Name by edit distance, ties going to the smaller name: what
+%% ejabberd's misc:best_match/2 answers, computed in linear space and only over a prefix of
+%% Name as long as a command name can be (misc's memoised version took minutes on long names,
+%% and ~10 ms a request on short ones).
+-spec suggest(binary(), [atom()]) -> string().
+suggest(Name, Known) ->
+    Prefix = binary_to_list(binary:part(Name, 0, min(byte_size(Name), ?SUGGESTION_PREFIX))),
+    {_, Best} = lists:min([{distance(Prefix, atom_to_list(K)), atom_to_list(K)} || K <- Known]),
+    Best.
+
+%% Levenshtein distance, one row of the table at a time.
+distance(S, T) ->
+    distance(S, T, lists:seq(0, length(T)), 1).
+
+distance([], _T, Row, _I) -> lists:last(Row);
+distance([C | S], T, Prev, I) -> distance(S, T, next_row(C, T, Prev, [I]), I + 1).
+
+next_row(_C, [], _Prev, Acc) -> lists:reverse(Acc);
+next_row(C, [D | T], [Diag, Up | Prev], [Left | _] = Acc) ->
+    Cost = case C of D -> 0; _ -> 1 end,
+    next_row(C, T, [Up | Prev], [min(min(Up, Left) + 1, Diag + Cost) | Acc]).
 
 %% The same words ejabberdctl uses.
 -spec arity_error(binary(), non_neg_integer(), non_neg_integer()) -> ok | binary().

@@ -38,11 +38,11 @@ case "${1:-test}" in
     ;;
   torture)
     # The heavy runs, bounded: 100,000 inputs per parser property; 10 worker kills 2 s apart
-    # under load; the hostile corpus again.
+    # under load; lifecycle under load; the hostile corpus; 100,000 random command names.
     FUZZ_RUNS=100000 run_mocha fuzz --timeout 0 test/unit/fuzz.test.ts
-    FAULT_KILLS=10 FAULT_KILL_INTERVAL_MS=2000 FAULT_MAX_REQUESTS=20000 \
-      run_mocha faults --timeout 180000 test/integration/worker-faults.test.ts test/integration/lifecycle.test.ts \
-      test/integration/hostile-input.test.ts
+    FAULT_KILLS=10 FAULT_KILL_INTERVAL_MS=2000 FAULT_MAX_REQUESTS=20000 RANDOM_COMMAND_NAMES=100000 \
+      run_mocha faults --timeout 900000 test/integration/worker-faults.test.ts test/integration/lifecycle.test.ts \
+      test/integration/hostile-input.test.ts test/integration/atoms.test.ts
     ;;
   *) echo "usage: $0 [test|torture]" >&2; exit 2 ;;
 esac

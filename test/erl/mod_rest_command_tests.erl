@@ -44,3 +44,22 @@ output_to_binary_test_() ->
       ?_assertEqual(<<"j\x{f6}rg \x{263a}"/utf8>>, mod_rest_command:output_to_binary("j\x{f6}rg \x{263a}"))},
      {"deep lists are flattened",
       ?_assertEqual(<<"a\nb">>, mod_rest_command:output_to_binary(["a", ["\n", "b"]]))}].
+
+suggest_matches_misc_best_match_test() ->
+    Known = [registered_users, register, unregister, dump, connected_users, connected_users_number,
+             status, stop, restart, reload_config, gc, backup, restore, set_loglevel, send_message],
+    Names = [<<"bogus_cmd">>, <<"registered-users">>, <<"regster">>, <<"x">>, <<"stat">>,
+             <<"zz_0123456789abcdef">>, <<"send_mesage">>, <<"connected">>, <<"">>, <<"gcc">>,
+             <<"sta\x{e9}tus"/utf8>>, <<"restart_all_the_things">>],
+    [?assertEqual({Name, misc:best_match(Name, Known)}, {Name, mod_rest_command:suggest(Name, Known)})
+     || Name <- Names],
+    Rand = [list_to_binary([$a + rand:uniform(26) - 1 || _ <- lists:seq(1, rand:uniform(20))])
+            || _ <- lists:seq(1, 300)],
+    [?assertEqual({Name, misc:best_match(Name, Known)}, {Name, mod_rest_command:suggest(Name, Known)})
+     || Name <- Rand].
+
+suggest_is_quick_on_a_long_name_test() ->
+    %% Over only a prefix: answers for a megabyte name as for its first 48 bytes.
+    Long = binary:copy(<<"q">>, 1 bsl 20),
+    ?assertEqual(mod_rest_command:suggest(binary:part(Long, 0, 48), [status, stop]),
+                 mod_rest_command:suggest(Long, [status, stop])).

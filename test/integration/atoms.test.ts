@@ -30,8 +30,11 @@ function hostileRequests(): Array<[string, string | null, { method?: string; pat
   ].map(([body, , opts]) => [body as string, null, opts as { method?: string; path?: string } | undefined]);
 }
 
+// `make torture` sends 100,000.
+const COMMAND_NAMES = Number(process.env.RANDOM_COMMAND_NAMES ?? 2000);
+
 describe('atoms', function () {
-  this.timeout(120_000);
+  this.timeout(900_000);
   let sb: Sandbox;
   before(async () => {
     sb = await startSandbox('atoms', { distribution: true, users: [['nolan', 'pw']] });
@@ -48,5 +51,23 @@ describe('atoms', function () {
     for (let i = 0; i < 2000 / hostileRequests().length; i++) await send();
     const after = await atomCount(sb);
     expect(after - before, `atoms created (before ${before}, after ${after})`).to.equal(0);
+  });
+
+  it(`are not created by ${COMMAND_NAMES} random command names, each answered 400`, async () => {
+    await post(sb, rand()); // warm-up
+    const before = await atomCount(sb);
+    let next = 0;
+    const statuses = new Map<number, number>();
+    const loop = async (): Promise<void> => {
+      while (next++ < COMMAND_NAMES) {
+        const r = await post(sb, `${rand()}${next}`);
+        statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, loop));
+    const after = await atomCount(sb);
+    console.log(`      ${COMMAND_NAMES} random command names: answers ${JSON.stringify([...statuses])}, atoms created ${after - before}`);
+    expect([...statuses]).to.deep.equal([[400, COMMAND_NAMES]]);
+    expect(after - before).to.equal(0);
   });
 });

@@ -68,7 +68,8 @@ const CASES: HostileCase[] = [
   { name: 'OPTIONS', method: 'OPTIONS', body: () => '', status: 200, bodyIs: 'Try POSTing a stanza.' },
   { name: 'DELETE', method: 'DELETE', body: () => '', status: 200, bodyIs: 'Try POSTing a stanza.' },
   { name: 'PUT with a stanza', method: 'PUT', body: () => `${MSG_OPEN}</message>`, status: 200, bodyIs: 'Try POSTing a stanza.' },
-  // ejabberd_http refuses methods it does not know before any handler runs.
+  // ejabberd_http refuses PATCH, and methods it does not know, before any handler runs.
+  { name: 'PATCH', method: 'PATCH', body: () => `${MSG_OPEN}</message>`, status: 400 },
   { name: 'an unknown method', method: 'BREW', body: () => 'x', status: 400 },
 ];
 

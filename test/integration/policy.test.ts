@@ -114,6 +114,10 @@ describe('mod_rest allowed_ips', function () {
     const cases: Array<{ allowed: string; accepts: string; refuses: string }> = [
       { allowed: '127.0.0.1', accepts: '127.0.0.1', refuses: '::1' },
       { allowed: '::1', accepts: '::1', refuses: '127.0.0.1' },
+      // CIDR entries: IPv4, IPv6, and IPv4-mapped IPv6.
+      { allowed: '127.0.0.0/8', accepts: '127.0.0.1', refuses: '::1' },
+      { allowed: '::/127', accepts: '::1', refuses: '127.0.0.1' },
+      { allowed: '::ffff:127.0.0.0/104', accepts: '127.0.0.1', refuses: '::1' },
     ];
     for (const { allowed, accepts, refuses } of cases) {
       describe(`with allowed_ips ${allowed}`, function () {
