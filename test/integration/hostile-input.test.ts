@@ -58,7 +58,7 @@ const CASES: HostileCase[] = [
   { name: 'an invalid JID', body: () => `<message from="a@b@c" to="nolan@localhost"/>`, status: 500, bodyIs: 'Error: xmpp_codec' },
   { name: 'a Unicode JID', body: () => `<message from="ünïcødé@localhost/ресурс" to="nolan@localhost"><body>☃</body></message>`, status: 200, bodyIs: 'Ok' },
   { name: 'a 19 MiB stanza', body: () => `${MSG_OPEN}<body>${'z'.repeat(19 << 20)}</body></message>`, status: 200, bodyIs: 'Ok' },
-  { name: 'a 1 MiB command argument', body: () => `check_account ${'a'.repeat(1 << 20)} localhost`, status: 400, bodyStarts: "Error: unknown command 'check_account'" },
+  { name: 'a 1 MiB command argument', body: () => `registered_users ${'a'.repeat(1 << 20)}`, status: 422, bodyIs: 'Error: "Unknown virtual host"' },
   { name: '10,000 command arguments', body: () => `registered_users ${'x '.repeat(10_000)}`, status: 400, bodyStarts: "Error: the command 'registered_users' requires 9999 less argument" },
   { name: 'shell metacharacters', body: () => 'registered_users "localhost; rm -rf / #" $(reboot) `id` | cat', status: 400, bodyStarts: "Error: the command 'registered_users' requires" },
   // Passed to the command as a literal host name: no shell ever sees it.
@@ -94,7 +94,7 @@ describe('a corpus of hostile input', function () {
       let got = 'no answer';
       try {
         const r = await post(sb, c.body(), { method: c.method ?? 'POST', headers: c.headers ?? {} });
-        got = `${r.status} ${r.body.slice(0, 60)}`;
+        got = `${r.status} ${r.body.slice(0, 60).replace(/\s+/g, ' ')}`;
         expect(r.status, r.body.slice(0, 200)).to.equal(c.status);
         if (c.bodyIs !== undefined) expect(r.body).to.equal(c.bodyIs);
         if (c.bodyStarts !== undefined) expect(r.body.startsWith(c.bodyStarts), r.body.slice(0, 200)).to.equal(true);

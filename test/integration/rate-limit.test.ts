@@ -13,12 +13,15 @@ describe('rate_limit_per_ip', function () {
 
   it('answers 429 with Retry-After beyond the limit, then serves again a second later', async () => {
     const replies = [];
+    const started = Date.now();
     for (let i = 0; i < 20; i++) replies.push(await post(sb, 'connected_users_number'));
+    const windows = Math.ceil((Date.now() - started) / 1000) + 1;
     const ok = replies.filter((r) => r.status === 200).length;
     const limited = replies.filter((r) => r.status === 429);
     expect(ok + limited.length, 'only 200 and 429').to.equal(20);
-    // 20 requests fit in at most a few one-second windows of 5.
-    expect(ok).to.be.within(5, 15);
+    // At most 5 a window (the sandbox's own readiness checks may have used some of the first).
+    expect(ok).to.be.within(1, 5 * windows);
+    expect(limited.length).to.be.greaterThan(0);
     expect(limited[0]!.headers['retry-after']).to.equal('1');
     expect(limited[0]!.body).to.equal('Error: too many requests from this address; try again later.');
     await sleep(1100);
