@@ -30,7 +30,7 @@
 -behaviour(gen_server).
 
 -export([start_link/0, child_spec/0, ensure_started/0, stop/0,
-         set_host/3, forget_host/1, call/3, status/0, worker_os_pid/0]).
+         set_host/3, forget_host/1, call/3]).
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2]).
 -export([restart_delay/1, log_level/1]).
 
@@ -122,14 +122,6 @@ call(Request, Timeout, MaxInFlight) ->
     catch error:badarg -> {error, unavailable}   % owner not running: no table
     end.
 
--spec status() -> map().
-status() ->
-    gen_server:call(?MODULE, status).
-
--spec worker_os_pid() -> non_neg_integer() | undefined.
-worker_os_pid() ->
-    maps:get(os_pid, status()).
-
 %%%===================================================================
 %%% gen_server callbacks
 %%%===================================================================
@@ -158,10 +150,6 @@ handle_call({forget_host, Host}, _From, State) ->
     Hosts = maps:remove(Host, State#state.hosts),
     send_frame({forget, Host}, State),
     {reply, maps:size(Hosts), State#state{hosts = Hosts}};
-handle_call(status, _From, #state{port = Port, os_pid = OsPid} = State) ->
-    Ready = Port /= undefined andalso ets:lookup_element(?TABLE, port, 2) == Port,
-    {reply, #{ready => Ready, os_pid => OsPid, pending => pending_count(),
-              hosts => maps:keys(State#state.hosts)}, State};
 handle_call(_Request, _From, State) ->
     {reply, {error, badarg}, State}.
 
@@ -361,8 +349,6 @@ answer_pending(Reply) ->
 pending_count_fast() ->
     ets:info(?TABLE, size) - 2.
 
-pending_count() ->
-    ets:select_count(?TABLE, [{{'$1', '_'}, [{is_integer, '$1'}], [true]}]).
 
 restart_later(#state{timer = undefined, delay = Delay} = State) ->
     Timer = erlang:send_after(Delay, self(), restart),

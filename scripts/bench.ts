@@ -79,11 +79,11 @@ interface WrkResult {
   p99_us: number;
 }
 
-async function wrk(url: string, connections: number, seconds: number, script: string, args: string[]): Promise<WrkResult> {
+async function wrk(url: string, connections: number, seconds: number, args: string[]): Promise<WrkResult> {
   const threads = Math.min(2, connections);
   const { stdout } = await run(
     'wrk',
-    [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '-s', path.join(LUA, script), url, '--', ...args],
+    [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '-s', path.join(LUA, 'load.lua'), url, '--', ...args],
     { maxBuffer: 1 << 20 },
   );
   const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
@@ -139,7 +139,7 @@ interface Sample {
 }
 
 async function stanzaRound(node: Node, connections: number, tag: string): Promise<Sample> {
-  const r = await wrk(node.sandbox.restUrl, connections, SECONDS, 'stanza.lua', [RECIPIENT, tag]);
+  const r = await wrk(node.sandbox.restUrl, connections, SECONDS, ['stanza', RECIPIENT, tag]);
   const acked = r.requests - r.non2xx;
   const { delivered, duplicated } = await waitDelivered(node, tag, acked);
   node.receiver.forget(tag);
@@ -155,7 +155,7 @@ async function stanzaRound(node: Node, connections: number, tag: string): Promis
 }
 
 async function commandRound(node: Node, connections: number): Promise<Sample> {
-  const r = await wrk(node.sandbox.restUrl, connections, SECONDS, 'command.lua', ['registered_users', 'localhost']);
+  const r = await wrk(node.sandbox.restUrl, connections, SECONDS, ['command', 'registered_users', 'localhost']);
   return {
     rps: r.requests / (r.duration_us / 1e6),
     p50: r.p50_us / 1000,
@@ -274,7 +274,7 @@ async function soak(node: Node): Promise<void> {
   console.log(`## soak: ours, stanzas at 256 connections for ${SOAK_SECONDS} s`);
   const samples: string[] = [];
   const tag = `soak-${Date.now()}`;
-  const load = wrk(node.sandbox.restUrl, 256, SOAK_SECONDS, 'stanza.lua', [RECIPIENT, tag]);
+  const load = wrk(node.sandbox.restUrl, 256, SOAK_SECONDS, ['stanza', RECIPIENT, tag]);
   const sampler = (async () => {
     for (let t = 0; t <= SOAK_SECONDS; t += 5) {
       samples.push(`${t}s ${fmt(workerRss(node))}`);
@@ -295,7 +295,7 @@ async function burst(node: Node): Promise<void> {
   console.log('## burst: ours, 1024 connections for 5 s');
   const before = `worker ${fmt(workerRss(node))} MiB, VM ${fmt(vmRss(node))} MiB`;
   const tag = `burst-${Date.now()}`;
-  const load = wrk(node.sandbox.restUrl, 1024, 5, 'stanza.lua', [RECIPIENT, tag]);
+  const load = wrk(node.sandbox.restUrl, 1024, 5, ['stanza', RECIPIENT, tag]);
   await sleep(2500);
   const during = `worker ${fmt(workerRss(node))} MiB, VM ${fmt(vmRss(node))} MiB`;
   const r = await load;

@@ -15,7 +15,7 @@ export function setLogSink(next: LogSink | null): void {
 const PINO_TO_EJABBERD: Record<number, LogLevel> = { 10: 'debug', 20: 'debug', 30: 'info', 40: 'warning', 50: 'error', 60: 'error' };
 
 /** Formats pino's JSON line as ejabberd logs read: the message, then key=value pairs. */
-export function formatLine(json: string): { level: LogLevel; line: string } {
+function formatLine(json: string): { level: LogLevel; line: string } {
   const { level, msg, ...fields } = JSON.parse(json) as { level: number; msg?: string } & Record<string, unknown>;
   const pairs = Object.entries(fields).map(([key, value]) => `${key}=${JSON.stringify(value)}`);
   return { level: PINO_TO_EJABBERD[level] ?? 'info', line: [msg ?? '', ...pairs].join(' ').trim() };

@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import path from 'node:path';
 import type { Sandbox } from '../../scripts/sandbox';
-import { findProcesses, post, sleep, startSandbox, stopSandbox } from './support';
+import { findProcesses, post, postWhenReady, sleep, startSandbox, stopSandbox } from './support';
 
 const GARBLING_WORKER = path.join(__dirname, '..', 'fixtures', 'bin', 'garbling-worker.js');
 const MSG = (text: string) => `<message from="localhost/rest" to="nolan@localhost"><body>${text}</body></message>`;
@@ -63,7 +63,7 @@ describe('a worker that starts writing garbage under load', function () {
     expect([...tally.keys()].every((k) => ['200', '503', '504'].includes(k)), JSON.stringify([...tally])).to.equal(true);
     expect(tally.get('200') ?? 0).to.be.greaterThan(0);
     expect(sb.log()).to.match(/unreadable frame|stopped answering|unexpected frame/);
-    expect((await post(sb, MSG('after'))).status).to.equal(200);
+    expect((await postWhenReady(sb, MSG('after'))).status).to.equal(200);
     // The garbling wrapper's own child, the real worker, went with it.
     expect(await eventually(() => findProcesses(sb.workerScript).length === 2, 5_000), 'one wrapper and its worker').to.equal(true);
   });
@@ -89,7 +89,7 @@ describe('a module restart under load', function () {
     expect([...tally.keys()].every((k) => ['200', '503'].includes(k)), JSON.stringify([...tally])).to.equal(true);
     expect(await eventually(() => sb.workerPids().length === 1, 5_000), 'one worker').to.equal(true);
     expect(sb.workerPids()).to.not.deep.equal(before);
-    expect((await post(sb, MSG('after'))).status).to.equal(200);
+    expect((await postWhenReady(sb, MSG('after'))).status).to.equal(200);
   });
 });
 

@@ -312,3 +312,16 @@ export async function eventually(check: () => boolean, timeoutMs: number): Promi
     await sleep(50);
   }
 }
+
+/**
+ * Posts until the answer is not a 503 (the worker still starting after a restart), for at most
+ * timeoutMs; resolves with the last answer. A worker process that exists may not be ready yet.
+ */
+export async function postWhenReady(sb: Sandbox, body: string, timeoutMs = 10_000): Promise<Reply> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const reply = await post(sb, body);
+    if (reply.status !== 503 || Date.now() >= deadline) return reply;
+    await sleep(100);
+  }
+}

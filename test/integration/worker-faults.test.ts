@@ -8,6 +8,7 @@ import {
   findProcesses,
   messageXml,
   post,
+  postWhenReady,
   restSentinel,
   sleep,
   startSandbox,
@@ -137,7 +138,7 @@ describe('mod_rest when its worker is killed', function () {
     expect(server.workerPids(), 'worker processes').to.have.lengthOf(1);
     expect(one).to.equal(true);
     const text = unique('after-faults');
-    const reply = await post(server, messageXml('alice@localhost', 'localhost/rest', text));
+    const reply = await postWhenReady(server, messageXml('alice@localhost', 'localhost/rest', text));
     expect([reply.status, reply.body]).to.deep.equal([200, 'Ok']);
     await alice!.waitForBody(text);
   });

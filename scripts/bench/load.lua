@@ -1,4 +1,5 @@
--- wrk script: POST a <message> with a unique body per request; args: TO TAG
+-- wrk script for make bench. Args: stanza TO TAG   (a <message> with a unique body each time)
+--                               command WORD...    (the same command line every time)
 local counter = 0
 local threads = {}
 
@@ -8,11 +9,19 @@ function setup(thread)
 end
 
 function init(args)
-  to = args[1]
-  tag = args[2]
+  mode = args[1]
+  if mode == "stanza" then
+    to, tag = args[2], args[3]
+  else
+    wrk.method = "POST"
+    wrk.path = "/rest"
+    wrk.headers["Host"] = "localhost"
+    wrk.body = table.concat(args, " ", 2)
+  end
 end
 
 function request()
+  if mode ~= "stanza" then return wrk.request() end
   counter = counter + 1
   local body = string.format('<message to="%s" from="localhost/bench"><body>%s-%d-%d</body></message>',
                              to, tag, tid, counter)
