@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Sandbox } from '../../scripts/sandbox';
-import { post, sleep, startSandbox, stopSandbox } from './support';
+import { logEventually, post, startSandbox, stopSandbox } from './support';
 
 const MSG = (to: string) => `<message to="${to}" from="localhost/rest"><body>hi</body></message>`;
 
@@ -19,10 +19,7 @@ describe('options', function () {
     after(async () => stopSandbox(sb));
 
     it("writes the worker's log lines into ejabberd's log", async () => {
-      // ejabberd's file handler writes with a delay: give it a moment.
-      const line = /mod_rest worker: worker started pid=\d+ node="v\d+/;
-      for (let i = 0; i < 50 && !line.test(sb.log()); i++) await sleep(100);
-      expect(sb.log()).to.match(line);
+      expect(await logEventually(sb, /mod_rest worker: worker started pid=\d+ node="v\d+/)).to.equal(true);
     });
 
     it('applies a changed option without restarting the worker', async () => {

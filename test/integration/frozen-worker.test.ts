@@ -2,7 +2,7 @@
 // answered 504 at its deadline, and the owner replaces the worker after a failed liveness probe.
 import { expect } from 'chai';
 import type { Sandbox } from '../../scripts/sandbox';
-import { post, sleep, startSandbox, stopSandbox } from './support';
+import { logEventually, post, sleep, startSandbox, stopSandbox } from './support';
 
 describe('a frozen worker', function () {
   this.timeout(60_000);
@@ -50,7 +50,7 @@ describe('a frozen worker', function () {
     const now = sb.workerPids();
     expect(now).to.have.length(1);
     expect(now[0]).to.not.equal(pid);
-    expect(sb.log()).to.include('the worker stopped answering');
+    expect(await logEventually(sb, 'the worker stopped answering'), 'the log says why').to.equal(true);
   });
 });
 

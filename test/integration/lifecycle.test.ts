@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import path from 'node:path';
 import type { Sandbox } from '../../scripts/sandbox';
-import { findProcesses, post, postWhenReady, sleep, startSandbox, stopSandbox } from './support';
+import { findProcesses, logEventually, post, postWhenReady, sleep, startSandbox, stopSandbox } from './support';
 
 const GARBLING_WORKER = path.join(__dirname, '..', 'fixtures', 'bin', 'garbling-worker.js');
 const MSG = (text: string) => `<message from="localhost/rest" to="nolan@localhost"><body>${text}</body></message>`;
@@ -62,7 +62,7 @@ describe('a worker that starts writing garbage under load', function () {
     expect(replaced, 'a new worker replaced the garbling one').to.equal(true);
     expect([...tally.keys()].every((k) => ['200', '503', '504'].includes(k)), JSON.stringify([...tally])).to.equal(true);
     expect(tally.get('200') ?? 0).to.be.greaterThan(0);
-    expect(sb.log()).to.match(/unreadable frame|stopped answering|unexpected frame/);
+    expect(await logEventually(sb, /unreadable frame|stopped answering|unexpected frame/), 'the log says why').to.equal(true);
     expect((await postWhenReady(sb, MSG('after'))).status).to.equal(200);
     // The garbling wrapper's own child, the real worker, went with it.
     expect(await eventually(() => findProcesses(sb.workerScript).length === 2, 5_000), 'one wrapper and its worker').to.equal(true);

@@ -325,3 +325,14 @@ export async function postWhenReady(sb: Sandbox, body: string, timeoutMs = 10_00
     await sleep(100);
   }
 }
+
+/** Whether ejabberd's log matches `pattern` within timeoutMs: its file handler writes with a delay. */
+export async function logEventually(sb: Sandbox, pattern: RegExp | string, timeoutMs = 10_000): Promise<boolean> {
+  const matches = () => (typeof pattern === 'string' ? sb.log().includes(pattern) : pattern.test(sb.log()));
+  const deadline = Date.now() + timeoutMs;
+  while (!matches()) {
+    if (Date.now() >= deadline) return false;
+    await sleep(200);
+  }
+  return true;
+}

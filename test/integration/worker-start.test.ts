@@ -5,7 +5,7 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Sandbox } from '../../scripts/sandbox';
-import { post, sleep, startSandbox, stopSandbox } from './support';
+import { logEventually, post, startSandbox, stopSandbox } from './support';
 
 const NOT_RUNNING = 'Error: the REST worker is not running; nothing was done, try again.';
 
@@ -14,11 +14,6 @@ function script(name: string, body: string): string {
   writeFileSync(file, `#!/bin/sh\n${body}\n`);
   chmodSync(file, 0o755);
   return file;
-}
-
-async function logEventually(sb: Sandbox, text: string, ms = 15_000): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await sleep(200)) if (sb.log().includes(text)) return true;
-  return false;
 }
 
 const cases: Array<{ name: string; exe: () => string; log: string }> = [
@@ -47,7 +42,7 @@ for (const c of cases) {
     });
 
     it('the log says why', async () => {
-      expect(await logEventually(sb, c.log), `log mentions "${c.log}"`).to.equal(true);
+      expect(await logEventually(sb, c.log, 15_000), `log mentions "${c.log}"`).to.equal(true);
     });
   });
 }
