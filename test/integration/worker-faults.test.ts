@@ -150,7 +150,7 @@ describe('mod_rest when its worker is killed', function () {
     await alice?.stop();
     alice = undefined;
     await server.stop();
-    const gone = await eventually(() => findProcesses(script).length === 0, 2_000);
+    const gone = await eventually(() => findProcesses(script).length === 0, 5_000);
     expect(findProcesses(script), 'worker processes left after stop').to.deep.equal([]);
     expect(gone).to.equal(true);
   });
