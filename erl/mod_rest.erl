@@ -92,8 +92,7 @@ handle(LocalPath, #request{method = Method, data = Data, ip = {IP, _}, host = Ht
             case {mod_rest_rate:check(IP, mod_rest_opt:rate_limit_per_ip(Host), Now),
                   byte_size(Data) =< mod_rest_opt:max_body_size(Host)} of
                 {limited, _} ->
-                    {429, reason_phrase(429), [{<<"Retry-After">>, <<"1">>} | ?HEADERS],
-                     <<"Error: too many requests from this address; try again later.">>};
+                    retry_later(429, <<"Error: too many requests from this address; try again later.">>);
                 {ok, true} -> forward(LocalPath, Method, Data, IP, Host);
                 {ok, false} ->
                     %% Refused here, before it is copied into a frame.
@@ -180,12 +179,16 @@ port_error_answer(Why) ->
                garbled -> <<"Error: the REST worker failed; nothing was done, try again.">>;
                _ -> <<"Error: the REST worker is not running; nothing was done, try again.">>
            end,
-    {503, reason_phrase(503), [{<<"Retry-After">>, <<"1">>} | ?HEADERS], Body}.
+    retry_later(503, Body).
 
 %% Always with our own reason phrase: ejabberd_http crashes on a status it has no phrase
 %% for (422, 429 in 23.01), and a crash there drops the connection.
 answer(Status, Body) ->
     {Status, reason_phrase(Status), ?HEADERS, Body}.
+
+%% Nothing was done: the client may send the same request again in a second.
+retry_later(Status, Body) ->
+    {Status, reason_phrase(Status), [{<<"Retry-After">>, <<"1">>} | ?HEADERS], Body}.
 
 reason_phrase(200) -> <<"OK">>;
 reason_phrase(400) -> <<"Bad Request">>;

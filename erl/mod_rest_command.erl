@@ -107,7 +107,7 @@ check_arity(Name, Command, Args, Auth) ->
 -spec suggest(binary(), [atom()]) -> string().
 suggest(Name, Known) ->
     Prefix = binary_to_list(binary:part(Name, 0, min(byte_size(Name), ?SUGGESTION_PREFIX))),
-    {_, Best} = lists:min([{distance(Prefix, atom_to_list(K)), atom_to_list(K)} || K <- Known]),
+    {_, Best} = lists:min([{distance(Prefix, S), S} || K <- Known, S <- [atom_to_list(K)]]),
     Best.
 
 %% Levenshtein distance, one row of the table at a time.

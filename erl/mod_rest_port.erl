@@ -115,7 +115,7 @@ forget_host(Host) ->
 %% At most MaxInFlight requests wait at once; beyond that the answer is immediate.
 -spec call(map(), pos_integer(), pos_integer()) -> {ok, term()} | {error, call_error()}.
 call(Request, Timeout, MaxInFlight) ->
-    try {ets:lookup_element(?TABLE, port, 2), pending_count_fast()} of
+    try {ets:lookup_element(?TABLE, port, 2), pending_count()} of
         {undefined, _} -> {error, unavailable};
         {_, Pending} when Pending >= MaxInFlight -> {error, overloaded};
         {Port, _} -> send_and_wait(Port, Request, Timeout)
@@ -179,9 +179,9 @@ handle_info({probe_expired, N}, #state{probe = {N, _}} = State) ->
                [?PROBE_TIMEOUT]),
     {noreply, restart_later(close(State, worker_died))};
 handle_info({hello_timeout, Port}, #state{port = Port} = State) ->
-    case ets:lookup_element(?TABLE, port, 2) of
-        Port -> {noreply, State};
-        _ ->
+    case is_ready(Port) of
+        true -> {noreply, State};
+        false ->
             ?ERROR_MSG("mod_rest: the worker did not say hello within ~B ms; replacing it",
                        [?HELLO_TIMEOUT]),
             {noreply, restart_later(close(State, garbled))}
@@ -312,7 +312,7 @@ worker_script() ->
 close(#state{port = undefined} = State, _Why) ->
     State;
 close(#state{port = Port, os_pid = OsPid} = State, Why) ->
-    WasReady = ets:lookup_element(?TABLE, port, 2) == Port,
+    WasReady = is_ready(Port),
     ets:insert(?TABLE, {port, undefined}),
     case State#state.probe of
         {_, Timer} -> erlang:cancel_timer(Timer);
@@ -344,9 +344,13 @@ answer_pending(Reply) ->
                           Alias ! {Alias, Reply}
                   end, Pending).
 
+%% A port is published for HTTP processes once its worker has said hello.
+is_ready(Port) ->
+    ets:lookup_element(?TABLE, port, 2) == Port.
+
 %% Every row but `port` and `seq` is a waiting request; O(1), unlike a select. Rows of
 %% waiters that died are removed when their reply comes, so the count heals itself.
-pending_count_fast() ->
+pending_count() ->
     ets:info(?TABLE, size) - 2.
 
 
