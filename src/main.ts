@@ -1,7 +1,8 @@
 // The worker's entry point: wires stdin/stdout frames to the request pipeline. Nothing else.
 // Started by erl/mod_rest_port.erl with {packet, 4}; lives exactly as long as its port.
-import { decode, encode, type OutTerm } from './port/etf.js';
-import { FrameReader, frame } from './port/framing.js';
+import { decode, type OutTerm } from './port/etf.js';
+import { encodeFrame } from './port/etf-writer.js';
+import { FrameReader } from './port/framing.js';
 import { helloFrame, logFrame, parseInbound, pongFrame, ProtocolError, replyFrame, type Inbound } from './port/protocol.js';
 import { compilePolicy, handleRequest, type CompiledPolicy } from './rest/pipeline.js';
 import { RestError } from './rest/errors.js';
@@ -20,7 +21,7 @@ let inputPaused = false;
 
 function send(term: OutTerm): void {
   if (!portOpen) return;
-  const bytes = frame(encode(term));
+  const bytes = encodeFrame(term);
   if (batch) batch.push(bytes);
   else write(bytes);
 }

@@ -1,6 +1,7 @@
-// A small typed adapter over erlang_js, the External Term Format codec.
-// The protocol keeps to the terms erlang_js handles well (platform-notes.md): binaries, atoms
-// from a fixed set, small integers, tuples, lists and maps with atom or binary keys.
+// The worker's Erlang terms, and a small typed adapter over erlang_js, which decodes the
+// External Term Format frames ejabberd sends. The protocol keeps to the terms erlang_js
+// handles well (platform-notes.md): binaries, atoms from a fixed set, small integers, tuples,
+// lists and maps with atom or binary keys. Outgoing terms are written by etf-writer.ts.
 import { Erlang } from 'erlang_js';
 
 /** An Erlang atom. Interned, so atoms compare with `===`. */
@@ -44,24 +45,6 @@ export class EtfDecodeError extends Error {
   readonly code = 'ETF_DECODE';
 }
 
-// erlang_js encodes integers beyond 32 bits wrongly, so refuse them rather than send garbage.
-const INT32_MIN = -0x80000000;
-const INT32_MAX = 0x7fffffff;
-
-export function encode(term: OutTerm): Buffer {
-  let out: Buffer | undefined;
-  let failure: Error | undefined;
-  // erlang_js calls back synchronously when compression is off.
-  Erlang.term_to_binary(toErlangJs(term), (err, data) => {
-    failure = err;
-    out = data;
-  });
-  if (failure !== undefined || out === undefined) {
-    throw failure ?? new Error('erlang_js did not encode the term');
-  }
-  return out;
-}
-
 export function decode(frame: Buffer): Term {
   let out: unknown;
   let failure: Error | undefined;
@@ -77,20 +60,6 @@ export function decode(frame: Buffer): Term {
     throw new EtfDecodeError(`bad ETF frame: ${failure.message ?? String(failure)}`);
   }
   return fromErlangJs(out);
-}
-
-function toErlangJs(term: OutTerm): unknown {
-  if (term instanceof Atom) return new Erlang.OtpErlangAtom(term.name);
-  if (term instanceof Tuple) return term.items.map((item) => toErlangJs(item as OutTerm));
-  if (Buffer.isBuffer(term)) return new Erlang.OtpErlangBinary(term);
-  if (typeof term === 'string') return new Erlang.OtpErlangBinary(Buffer.from(term, 'utf8'));
-  if (typeof term === 'number') {
-    if (!Number.isInteger(term) || term < INT32_MIN || term > INT32_MAX) {
-      throw new RangeError(`integer ${term} is outside the protocol's 32-bit range`);
-    }
-    return term;
-  }
-  return new Erlang.OtpErlangList(term.map(toErlangJs));
 }
 
 function fromErlangJs(value: unknown): Term {

@@ -2,7 +2,8 @@
 %%% are held to the same bytes:
 %%%  - to-worker-*.etf are Erlang's own term_to_binary output, in both atom encodings
 %%%    (v1: OTP 25 and older; v2: OTP 26+); the worker must decode them.
-%%%  - from-worker-*.etf are the worker's encoder output; Erlang must decode them, safely.
+%%%  - from-worker-*.etf are the worker's encoder output; Erlang must decode them, safely,
+%%%    and they must be exactly Erlang's own bytes for the same term.
 %%% UPDATE_GOLDEN=1 rewrites the to-worker files (mocha rewrites the from-worker ones).
 -module(mod_rest_frames_tests).
 -include_lib("eunit/include/eunit.hrl").
@@ -68,4 +69,10 @@ from_worker_test_() ->
               {ok, Golden} = file:read_file(file("from-worker-" ++ Name)),
               ?assertEqual(Term, binary_to_term(Golden, [safe]))
       end}
-     || {Name, Term} <- from_worker()].
+     || {Name, Term} <- from_worker()]
+    ++ [{Name ++ " from the worker is byte for byte what term_to_binary writes (OTP 26+ atoms)",
+         fun() ->
+                 {ok, Golden} = file:read_file(file("from-worker-" ++ Name)),
+                 ?assertEqual(term_to_binary(Term, [{minor_version, 2}]), Golden)
+         end}
+        || {Name, Term} <- from_worker()].

@@ -4,7 +4,8 @@
 import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { decode, encode, type OutTerm } from '../../src/port/etf.js';
+import { decode, type OutTerm } from '../../src/port/etf.js';
+import { encodeTerm } from '../../src/port/etf-writer.js';
 import { helloFrame, logFrame, parseInbound, replyFrame, type Inbound } from '../../src/port/protocol.js';
 
 const DIR = path.join(__dirname, '..', 'fixtures', 'etf');
@@ -110,7 +111,7 @@ describe('golden frames shared with Erlang', () => {
   for (const [name, term] of fromWorker) {
     it(`encodes ${name} to the bytes EUnit decodes`, () => {
       const file = path.join(DIR, `from-worker-${name}.etf`);
-      const bytes = encode(term);
+      const bytes = encodeTerm(term);
       if (process.env.UPDATE_GOLDEN === '1') writeFileSync(file, bytes);
       expect(bytes.equals(readFileSync(file))).to.equal(true);
     });

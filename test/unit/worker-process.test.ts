@@ -2,7 +2,8 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
-import { atom, decode, encode, Tuple, type OutTerm, type Term } from '../../src/port/etf.js';
+import { atom, decode, Tuple, type OutTerm, type Term } from '../../src/port/etf.js';
+import { encodeFrame } from '../../src/port/etf-writer.js';
 import { FrameReader, frame } from '../../src/port/framing.js';
 
 const WORKER = path.join(__dirname, '..', '..', 'priv', 'worker', 'main.js');
@@ -39,7 +40,7 @@ class Worker {
   }
 
   send(term: OutTerm): void {
-    this.proc.stdin.write(frame(encode(term)));
+    this.proc.stdin.write(encodeFrame(term));
   }
 
   sendRaw(bytes: Buffer): void {
