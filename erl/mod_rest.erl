@@ -88,24 +88,26 @@ handle(LocalPath, #request{method = Method, data = Data, ip = {IP, _}, host = Ht
         undefined ->
             answer(503, <<"Error: mod_rest is not enabled on any virtual host.">>);
         Host ->
+            %% One copy of the options out of ETS per request, not one per option.
+            Opts = gen_mod:get_module_opts(Host, ?MODULE),
             Now = erlang:monotonic_time(millisecond),
-            case {mod_rest_rate:check(IP, mod_rest_opt:rate_limit_per_ip(Host), Now),
-                  byte_size(Data) =< mod_rest_opt:max_body_size(Host)} of
+            case {mod_rest_rate:check(IP, mod_rest_opt:rate_limit_per_ip(Opts), Now),
+                  byte_size(Data) =< mod_rest_opt:max_body_size(Opts)} of
                 {limited, _} ->
                     retry_later(429, <<"Error: too many requests from this address; try again later.">>);
-                {ok, true} -> forward(LocalPath, Method, Data, IP, Host);
+                {ok, true} -> forward(LocalPath, Method, Data, IP, Host, Opts);
                 {ok, false} ->
                     %% Refused here, before it is copied into a frame.
                     answer(413, <<"Error: the body is larger than max_body_size.">>)
             end
     end.
 
-forward(LocalPath, Method, Data, IP, Host) ->
+forward(LocalPath, Method, Data, IP, Host, Opts) ->
     Request = #{method => method_name(Method), path => LocalPath, body => Data,
                 ip => list_to_binary(inet:ntoa(IP)), host => Host},
-    case mod_rest_port:call(Request, mod_rest_opt:request_timeout(Host),
-                            mod_rest_opt:max_in_flight(Host)) of
-        {ok, Action} -> carry_out(Action, Host, IP);
+    case mod_rest_port:call(Request, mod_rest_opt:request_timeout(Opts),
+                            mod_rest_opt:max_in_flight(Opts)) of
+        {ok, Action} -> carry_out(Action, Host, IP, Opts);
         {error, Why} -> port_error_answer(Why)
     end.
 
@@ -133,8 +135,10 @@ choose_host(HttpHost, Hosts, IsLoaded) ->
 %%%===================================================================
 %%% Carrying out the worker's decision
 %%%===================================================================
-carry_out({route, El}, _Host, IP) ->
-    try xmpp:decode(El, ?NS_CLIENT, []) of
+carry_out({route, El}, _Host, IP, _Opts) ->
+    %% Decoded as ejabberd_c2s decodes a client's stanza: children stay raw XML (ignore_els)
+    %% unless validate_stream is on, so they are not decoded here only to be encoded again.
+    try xmpp:decode(El, ?NS_CLIENT, ejabberd_config:codec_options()) of
         Pkt ->
             case xmpp:is_stanza(Pkt) of
                 true -> route(Pkt, IP);
@@ -145,11 +149,11 @@ carry_out({route, El}, _Host, IP) ->
             %% The original's answer, kept for compatibility.
             answer(500, <<"Error: xmpp_codec">>)
     end;
-carry_out({command, Name, Args, Auth}, Host, _IP) ->
+carry_out({command, Name, Args, Auth}, Host, _IP, Opts) ->
     {Status, Body} = mod_rest_command:run(Host, Name, Args, Auth,
-                                          mod_rest_opt:access_commands(Host)),
+                                          mod_rest_opt:access_commands(Opts)),
     answer(Status, Body);
-carry_out({answer, Status, Body}, _Host, _IP)
+carry_out({answer, Status, Body}, _Host, _IP, _Opts)
   when is_integer(Status), Status >= 200, Status =< 599, is_binary(Body) ->
     answer(Status, Body).
 

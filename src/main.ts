@@ -2,22 +2,22 @@
 // Started by erl/mod_rest_port.erl with {packet, 4}; lives exactly as long as its port.
 import { decode, type OutTerm } from './port/etf.js';
 import { encodeFrame } from './port/etf-writer.js';
-import { FrameReader } from './port/framing.js';
+import { PortIo } from './port/stdio.js';
 import { helloFrame, logFrame, parseInbound, pongFrame, ProtocolError, replyFrame, type Inbound } from './port/protocol.js';
 import { compilePolicy, handleRequest, type CompiledPolicy } from './rest/pipeline.js';
 import { RestError } from './rest/errors.js';
 import { log, setLogLevel, setLogSink } from './log.js';
 
 // Any stray byte on stdout would corrupt the frame stream for good (platform-notes, pitfall 1).
+// process.stdout and process.stdin are never touched: PortIo reads and writes fds 0 and 1.
 console.log = console.info = console.debug = console.warn = console.error;
 
 const policies = new Map<string, CompiledPolicy>();
-const reader = new FrameReader();
+const io = new PortIo();
 let portOpen = true;
 
-// Replies produced while handling one stdin chunk, written at its end in one write.
+// Replies produced while handling one read, written at its end in one write.
 let batch: Buffer[] | null = null;
-let inputPaused = false;
 
 function send(term: OutTerm): void {
   if (!portOpen) return;
@@ -27,15 +27,7 @@ function send(term: OutTerm): void {
 }
 
 function write(bytes: Buffer): void {
-  // Node -> Erlang has no backpressure of its own: stop reading requests until stdout drains.
-  if (!process.stdout.write(bytes) && !inputPaused) {
-    inputPaused = true;
-    process.stdin.pause();
-    process.stdout.once('drain', () => {
-      inputPaused = false;
-      process.stdin.resume();
-    });
-  }
+  if (!io.write(bytes)) portOpen = false; // EPIPE: ejabberd went away
 }
 
 function dispatch(message: Inbound): void {
@@ -94,30 +86,31 @@ function shutdown(code: number): void {
   portOpen = false;
   setLogSink(null);
   process.exitCode = code;
-  process.stdin.destroy();
 }
 
-process.stdout.on('error', () => shutdown(0)); // EPIPE: the VM went away.
-
-process.stdin.on('data', (chunk: Buffer) => {
-  batch = [];
-  try {
-    for (const payload of reader.push(chunk)) onFrame(payload);
-  } catch (err) {
-    // A frame we cannot read leaves the stream out of step: exit and let the stub restart us.
-    log.error({ err: (err as Error).message }, 'unreadable frame from ejabberd, exiting');
-    shutdown(1);
-  } finally {
-    const out = batch;
-    batch = null;
-    if (out.length === 1) write(out[0]!);
-    else if (out.length > 1) write(Buffer.concat(out));
+// Serves frames until ejabberd closes the port. Everything is synchronous: nothing is pending
+// when the loop ends, and the process exits with it.
+function serve(): void {
+  while (portOpen) {
+    batch = [];
+    try {
+      const frames = io.read();
+      if (frames === null) return shutdown(0);
+      for (const payload of frames) onFrame(payload);
+    } catch (err) {
+      // A frame we cannot read leaves the stream out of step: exit and let the stub restart us.
+      log.error({ err: (err as Error).message }, 'unreadable frame from ejabberd, exiting');
+      shutdown(1);
+    } finally {
+      const out = batch;
+      batch = null;
+      if (out.length === 1) write(out[0]!);
+      else if (out.length > 1) write(Buffer.concat(out));
+    }
   }
-});
-
-// The port closed (module stopped or the VM died): nothing is pending, since work is synchronous.
-process.stdin.on('end', () => shutdown(0));
+}
 
 setLogSink((level, line) => send(logFrame(level, line)));
 send(helloFrame());
 log.info({ pid: process.pid, node: process.version }, 'worker started');
+serve();

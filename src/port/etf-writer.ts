@@ -39,10 +39,10 @@ export function encodeTerm(term: OutTerm): Buffer {
 }
 
 function sizeOf(term: OutTerm): number {
-  if (typeof term === 'string') return 5 + Buffer.byteLength(term, 'utf8');
+  if (typeof term === 'string') return 5 + utf8Length(term);
   if (Buffer.isBuffer(term)) return 5 + term.length;
   if (typeof term === 'number') return checkedInt(term) >= 0 && term <= 255 ? 2 : 5;
-  if (term instanceof Atom) return 2 + atomBytes(term);
+  if (term instanceof Atom) return atomBytes(term).length;
   if (term instanceof Tuple) {
     let size = term.items.length <= 255 ? 2 : 5;
     for (const item of term.items) size += sizeOf(item as OutTerm);
@@ -56,7 +56,7 @@ function sizeOf(term: OutTerm): number {
 
 function write(out: Buffer, at: number, term: OutTerm): number {
   if (typeof term === 'string') {
-    const length = out.write(term, at + 5, 'utf8');
+    const length = writeUtf8(out, at + 5, term);
     out[at] = BINARY_EXT;
     out.writeUInt32BE(length, at + 1);
     return at + 5 + length;
@@ -78,10 +78,9 @@ function write(out: Buffer, at: number, term: OutTerm): number {
     return at + 5;
   }
   if (term instanceof Atom) {
-    const length = out.write(term.name, at + 2, 'utf8');
-    out[at] = SMALL_ATOM_UTF8_EXT;
-    out[at + 1] = length;
-    return at + 2 + length;
+    const bytes = atomBytes(term);
+    out.set(bytes, at);
+    return at + bytes.length;
   }
   if (term instanceof Tuple) {
     const arity = term.items.length;
@@ -116,9 +115,43 @@ function checkedInt(n: number): number {
   return n;
 }
 
-function atomBytes(a: Atom): number {
-  const length = Buffer.byteLength(a.name, 'utf8');
-  // The protocol's atoms are short names of ours; a longer one is a bug, not data.
-  if (length > 255) throw new RangeError(`atom ${a.name.slice(0, 20)}... is longer than 255 bytes`);
-  return length;
+// Atoms are interned and few (the protocol's own names): their encoding is kept.
+const atomCache = new Map<Atom, Buffer>();
+
+function atomBytes(a: Atom): Buffer {
+  let bytes = atomCache.get(a);
+  if (bytes === undefined) {
+    const name = Buffer.from(a.name, 'utf8');
+    // The protocol's atoms are short names of ours; a longer one is a bug, not data.
+    if (name.length > 255) throw new RangeError(`atom ${a.name.slice(0, 20)}... is longer than 255 bytes`);
+    bytes = Buffer.concat([Buffer.from([SMALL_ATOM_UTF8_EXT, name.length]), name]);
+    atomCache.set(a, bytes);
+  }
+  return bytes;
+}
+
+// Most strings here are short and ASCII (names, JIDs, short bodies): a plain loop beats
+// Buffer's native UTF-8 calls, whose fixed cost dominates at this size.
+const SHORT = 64;
+
+function utf8Length(s: string): number {
+  if (s.length <= SHORT) {
+    let i = 0;
+    while (i < s.length && s.charCodeAt(i) < 0x80) i++;
+    if (i === s.length) return i;
+  }
+  return Buffer.byteLength(s, 'utf8');
+}
+
+function writeUtf8(out: Buffer, at: number, s: string): number {
+  if (s.length <= SHORT) {
+    let i = 0;
+    for (; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      out[at + i] = c;
+    }
+    if (i === s.length) return i;
+  }
+  return out.write(s, at, 'utf8');
 }

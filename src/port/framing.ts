@@ -39,6 +39,15 @@ export class FrameReader {
     return frames;
   }
 
+  /**
+   * Copies the bytes kept for an unfinished frame, so that the caller may reuse the buffer it
+   * pushed. Only the last chunk can still point into it: earlier ones were detached before.
+   */
+  detach(): void {
+    const last = this.chunks.length - 1;
+    if (last >= 0) this.chunks[last] = Buffer.from(this.chunks[last]!);
+  }
+
   /** Bytes received but not yet part of a whole frame. */
   get pendingBytes(): number {
     return this.buffered + (this.expected >= 0 ? 4 : 0);

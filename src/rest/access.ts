@@ -56,7 +56,7 @@ export function compileIpPolicy(cidrs: readonly string[], onInvalid?: (entry: st
     }
   }
 
-  return (ip: string): boolean => {
+  const decide = (ip: string): boolean => {
     let peer: ipaddr.IPv4 | ipaddr.IPv6;
     try {
       // process() un-maps ::ffff:a.b.c.d to IPv4; match() across kinds would throw.
@@ -71,5 +71,24 @@ export function compileIpPolicy(cidrs: readonly string[], onInvalid?: (entry: st
     }
     for (const [addr, prefix] of v6) if (peer.match(addr, prefix)) return true;
     return false;
+  };
+  return remembering(decide);
+}
+
+/** Peers repeat: most calls come from a few addresses. Bounded, so no peer mix can grow it. */
+const REMEMBERED_PEERS = 1024;
+
+// Parsing the peer's address was the IP check's whole cost; the decision per address is kept
+// until the policy is recompiled (on a configuration change).
+function remembering(decide: IpMatcher): IpMatcher {
+  const known = new Map<string, boolean>();
+  return (ip: string): boolean => {
+    let allowed = known.get(ip);
+    if (allowed === undefined) {
+      allowed = decide(ip);
+      if (known.size >= REMEMBERED_PEERS) known.clear();
+      known.set(ip, allowed);
+    }
+    return allowed;
   };
 }

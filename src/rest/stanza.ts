@@ -42,13 +42,84 @@ export function parseStanza(body: Buffer, maxDepth: number): XmlElement {
   } catch (cause) {
     throw rejected('invalid utf-8', cause);
   }
+  return TreeBuilder.shared().parse(text, maxDepth);
+}
 
-  const parser = new SaxesParser({ xmlns: false });
-  const stack: XmlElement[] = [];
-  let root: XmlElement | null = null;
+/**
+ * Builds the tree from one saxes parser, reused from body to body: setting a parser up costs
+ * about as much as parsing a small stanza. saxes resets itself after a complete document; after
+ * an error, which leaves it mid-document, the builder is replaced. Parsing is synchronous, so one
+ * builder per process is never used by two bodies at once.
+ */
+class TreeBuilder {
+  private static current: TreeBuilder | null = null;
 
-  const addText = (data: string): void => {
+  static shared(): TreeBuilder {
+    TreeBuilder.current ??= new TreeBuilder();
+    return TreeBuilder.current;
+  }
+
+  private readonly parser = new SaxesParser({ xmlns: false });
+  private stack: XmlElement[] = [];
+  private root: XmlElement | null = null;
+  private maxDepth = MAX_XML_DEPTH;
+
+  private constructor() {
+    const parser = this.parser;
+    parser.on('error', (err) => {
+      throw rejected(reasonOf(err), err);
+    });
+    parser.on('doctype', () => {
+      throw rejected('doctype');
+    });
+    // The XML declaration is reported as 'xmldecl' (and saxes errors if it is not at the very
+    // start); every other <?...?> lands here.
+    parser.on('processinginstruction', () => {
+      throw rejected('processing instruction');
+    });
+    parser.on('opentag', (tag) => this.open(tag.name, tag.attributes));
+    parser.on('closetag', () => {
+      this.stack.pop();
+    });
+    parser.on('text', (data) => this.addText(data));
+    parser.on('cdata', (data) => this.addText(data));
+    // Comments have no 'comment' listener: they are dropped.
+  }
+
+  parse(text: string, maxDepth: number): XmlElement {
+    this.stack = [];
+    this.root = null;
+    this.maxDepth = maxDepth;
+    try {
+      this.parser.write(text).close();
+    } catch (err) {
+      TreeBuilder.current = null;
+      throw err;
+    }
+    const root = this.root;
+    const open = this.stack.length;
+    this.stack = [];
+    this.root = null; // nothing of this body is kept until the next one
+    if (root === null) throw rejected('no root');
+    if (open !== 0) throw rejected('malformed xml');
+    return root;
+  }
+
+  private open(name: string, attributes: Record<string, string>): void {
+    const stack = this.stack;
+    if (stack.length === 0 && this.root !== null) throw rejected('multiple roots');
+    if (stack.length >= this.maxDepth) throw rejected('too deep');
+    // Object key order is insertion order for non-integer keys, and XML names never look like
+    // integers, so this is document order. saxes already rejected duplicate attributes.
+    const el: XmlElement = { name, attrs: Object.entries(attributes), children: [] };
     const parent = stack[stack.length - 1];
+    if (parent === undefined) this.root = el;
+    else parent.children.push(el);
+    stack.push(el);
+  }
+
+  private addText(data: string): void {
+    const parent = this.stack[this.stack.length - 1];
     if (parent === undefined) {
       // Outside the root: whitespace is fine, anything else is not a single element.
       if (NON_WHITESPACE.test(data)) throw rejected('text outside root');
@@ -60,40 +131,5 @@ export function parseStanza(body: Buffer, maxDepth: number): XmlElement {
     const prev = children[last];
     if (typeof prev === 'string') children[last] = prev + data;
     else children.push(data);
-  };
-
-  parser.on('error', (err) => {
-    throw rejected(reasonOf(err), err);
-  });
-  parser.on('doctype', () => {
-    throw rejected('doctype');
-  });
-  // The XML declaration is reported as 'xmldecl' (and saxes errors if it is not at the very start);
-  // every other <?...?> lands here.
-  parser.on('processinginstruction', () => {
-    throw rejected('processing instruction');
-  });
-  parser.on('opentag', (tag) => {
-    if (stack.length === 0 && root !== null) throw rejected('multiple roots');
-    if (stack.length >= maxDepth) throw rejected('too deep');
-    // Object key order is insertion order for non-integer keys, and XML names never look like
-    // integers, so this is document order. saxes already rejected duplicate attributes.
-    const el: XmlElement = { name: tag.name, attrs: Object.entries(tag.attributes), children: [] };
-    const parent = stack[stack.length - 1];
-    if (parent === undefined) root = el;
-    else parent.children.push(el);
-    stack.push(el);
-  });
-  parser.on('closetag', () => {
-    stack.pop();
-  });
-  parser.on('text', addText);
-  parser.on('cdata', addText);
-  // Comments have no 'comment' listener: they are dropped.
-
-  parser.write(text).close();
-
-  if (root === null) throw rejected('no root');
-  if (stack.length !== 0) throw rejected('malformed xml');
-  return root;
+  }
 }

@@ -28,7 +28,9 @@ describe('options', function () {
       writeFileSync(
         path.join(sb.modulesPath, 'conf', 'mod_rest.yml'),
         JSON.stringify({
-          listen: [{ port: sb.options.httpPort, ip: '127.0.0.1', module: 'ejabberd_http', request_handlers: { '/rest': 'mod_rest' } }],
+          // The listener exactly as the sandbox wrote it: a changed one is restarted by the
+          // reload, and requests in that moment are refused (flaky ECONNREFUSED).
+          listen: [{ port: sb.options.httpPort, ip: '127.0.0.1', module: 'ejabberd_http', backlog: 1024, request_handlers: { '/rest': 'mod_rest' } }],
           modules: { mod_rest: { allowed_destinations: ['zed@localhost'] } },
         }),
       );

@@ -73,4 +73,14 @@ describe('access: allowed_ips', () => {
     expect(invalid).to.deep.equal(['not-an-ip']);
     expect(allowed('127.0.0.1')).to.equal(false);
   });
+
+  it('gives the same decisions when asked again, also after more peers than it remembers', () => {
+    const allowed = compileIpPolicy(['10.0.0.0/24', '::1']);
+    const peers = Array.from({ length: 3000 }, (_, i) => `10.0.${i >> 8}.${i & 255}`);
+    for (let pass = 0; pass < 2; pass++) {
+      for (const [i, peer] of peers.entries()) expect(allowed(peer), peer).to.equal(i < 256);
+      expect(allowed('::1')).to.equal(true);
+      expect(allowed('::2')).to.equal(false);
+    }
+  });
 });

@@ -47,3 +47,18 @@ describe('framing: {packet, 4}', () => {
     expect(() => reader.push(Buffer.from([0, 0, 4, 1]))).to.throw(FrameTooLargeError);
   });
 });
+
+describe('FrameReader.detach: reading into one reused buffer', () => {
+  it('keeps an unfinished frame intact when the caller overwrites its buffer', () => {
+    const reader = new FrameReader();
+    const whole = frame(Buffer.from('hello, world'));
+    const shared = Buffer.alloc(8);
+    whole.copy(shared, 0, 0, 8);
+    expect(reader.push(shared.subarray(0, 8))).to.deep.equal([]);
+    reader.detach();
+    shared.fill(0x7e); // the next read lands in the same buffer
+    whole.copy(shared, 0, 8);
+    const frames = reader.push(shared.subarray(0, whole.length - 8));
+    expect(frames.map((f) => f.toString())).to.deep.equal(['hello, world']);
+  });
+});

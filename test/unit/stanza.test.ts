@@ -121,6 +121,16 @@ describe('stanza: parseStanza', () => {
     expect(parseStanza(Buffer.from('<a/>'), 1).name).to.equal('a');
   });
 
+  it('parses each body afresh, whatever the one before it was (the parser is reused)', () => {
+    const first = parse('<message from="a@b"><body>one</body></message>');
+    for (const bad of ['<a><b></a>', '<?xml version="1.0"?><a/><b/>', '<a>', '<!DOCTYPE a><a/>', '<a/>junk', '<a x="1" x="2"/>']) {
+      expect(() => parse(bad)).to.throw(RestError);
+      const next = parse('<?xml version="1.0"?><iq id="2"><q/></iq>');
+      expect(next).to.deep.equal({ name: 'iq', attrs: [['id', '2']], children: [{ name: 'q', attrs: [], children: [] }] });
+    }
+    expect(first.children).to.deep.equal([{ name: 'body', attrs: [], children: ['one'] }]);
+  });
+
   it('rejects two root elements', () => {
     expect(rejection(() => parse('<a/><b/>')).reason).to.equal('multiple roots');
   });
