@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ORIGINAL_TREE, send } from './compare-original';
+import { benchWorker } from './bench-worker';
 import { freePort, ROOT, Sandbox, sleep } from './sandbox';
 
 const run = promisify(execFile);
@@ -128,18 +129,43 @@ async function waitDelivered(node: Node, tag: string, expected: number, idleMs =
   }
 }
 
+/** CPU time (user + system) a process has used so far, in microseconds; 0 if it is gone. */
+function cpuMicros(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+/** Where a round's CPU went: the VM's and the worker's time per request, from /proc. */
+async function measured(node: Node, run: () => Promise<WrkResult>): Promise<{ r: WrkResult; vmUs: number; workerUs: number }> {
+  const [worker] = node.sandbox.workerPids();
+  const vm0 = cpuMicros(node.sandbox.pid);
+  const w0 = cpuMicros(worker);
+  const r = await run();
+  const n = Math.max(1, r.requests);
+  return { r, vmUs: (cpuMicros(node.sandbox.pid) - vm0) / n, workerUs: (cpuMicros(worker) - w0) / n };
+}
+
 interface Sample {
   rps: number;
   p50: number;
   p99: number;
   acked: number;
+  /** CPU per request: the VM's, and the worker's (0 for the original, which has none). */
+  vmUs?: number;
+  workerUs?: number;
   delivered?: number;
   duplicated?: number;
   errors: number;
 }
 
 async function stanzaRound(node: Node, connections: number, tag: string): Promise<Sample> {
-  const r = await wrk(node.sandbox.restUrl, connections, SECONDS, ['stanza', RECIPIENT, tag]);
+  const { r, vmUs, workerUs } = await measured(node, () => wrk(node.sandbox.restUrl, connections, SECONDS, ['stanza', RECIPIENT, tag]));
   const acked = r.requests - r.non2xx;
   const { delivered, duplicated } = await waitDelivered(node, tag, acked);
   node.receiver.forget(tag);
@@ -150,17 +176,21 @@ async function stanzaRound(node: Node, connections: number, tag: string): Promis
     acked,
     delivered,
     duplicated,
+    vmUs,
+    workerUs,
     errors: r.non2xx + r.connect + r.read + r.write + r.timeout,
   };
 }
 
 async function commandRound(node: Node, connections: number): Promise<Sample> {
-  const r = await wrk(node.sandbox.restUrl, connections, SECONDS, ['command', 'registered_users', 'localhost']);
+  const { r, vmUs, workerUs } = await measured(node, () => wrk(node.sandbox.restUrl, connections, SECONDS, ['command', 'registered_users', 'localhost']));
   return {
     rps: r.requests / (r.duration_us / 1e6),
     p50: r.p50_us / 1000,
     p99: r.p99_us / 1000,
     acked: r.requests - r.non2xx,
+    vmUs,
+    workerUs,
     errors: r.non2xx + r.connect + r.read + r.write + r.timeout,
   };
 }
@@ -247,19 +277,22 @@ async function main(): Promise<void> {
       console.log(`## ${scenario.name}`);
       for (const [label, xs] of [['original', o], ['ours', u]] as const) {
         const delivered = xs[0]!.delivered === undefined ? '' : `  delivered ${sum(xs, 'delivered')}/${sum(xs, 'acked')} acked, ${sum(xs, 'duplicated')} duplicated`;
+        const cpu = xs[0]!.vmUs === undefined ? '' : `  CPU/request VM ${fmt(m(xs, 'vmUs'))} us + worker ${fmt(m(xs, 'workerUs'))} us`;
         console.log(
-          `  ${label.padEnd(8)} ${scenario.latencyOnly ? '' : `${fmt(m(xs, 'rps')).padStart(6)} req/s  `}p50 ${fmt(m(xs, 'p50'), 2)} ms  p99 ${fmt(m(xs, 'p99'), 2)} ms  errors ${sum(xs, 'errors')}${delivered}`,
+          `  ${label.padEnd(8)} ${scenario.latencyOnly ? '' : `${fmt(m(xs, 'rps')).padStart(6)} req/s  `}p50 ${fmt(m(xs, 'p50'), 2)} ms  p99 ${fmt(m(xs, 'p99'), 2)} ms  errors ${sum(xs, 'errors')}${delivered}${cpu}`,
         );
       }
       const ratio = scenario.latencyOnly
         ? `latency ours/original ${fmt(m(u, 'p50') / m(o, 'p50'), 2)}`
         : `throughput ours/original ${fmt(m(u, 'rps') / m(o, 'rps'), 2)}  p99 ours/original ${fmt(m(u, 'p99') / m(o, 'p99'), 2)}`;
-      console.log(`  ${ratio}  per-round ratios ${u.map((x, i) => fmt(x.rps / o[i]!.rps, 2)).join(' ')}`);
+      const perRound = u.map((x, i) => fmt(scenario.latencyOnly ? x.p50 / o[i]!.p50 : x.rps / o[i]!.rps, 2));
+      console.log(`  ${ratio}  per-round ratios ${perRound.join(' ')}`);
       console.log(`  memory: worker RSS ${fmt(workerRss(ours))} MiB, VM RSS ours ${fmt(vmRss(ours))} MiB, original ${fmt(vmRss(original))} MiB\n`);
     }
 
     if (SOAK_SECONDS > 0) await soak(ours);
     await burst(ours);
+    await benchWorker();
   } finally {
     for (const n of nodes) {
       await n.receiver.stop().catch(() => undefined);
