@@ -1,8 +1,9 @@
 %%%----------------------------------------------------------------------
 %%% mod_rest_port: owns the TypeScript worker's port, one per node.
 %%%
-%%% HTTP processes write their request frames to the port themselves (one hop fewer) and
-%%% wait on an alias; this process reads the worker's replies and hands each to its waiter.
+%%% HTTP processes hand their request frames to a writer process, which writes all that have
+%%% queued up in one port write, and wait on an alias; this process reads the worker's replies
+%%% and hands each to its waiter.
 %%% It traps exits, restarts a dead worker with backoff, and answers every pending request
 %%% when the worker dies, so no HTTP client is left without an answer.
 %%%
@@ -18,6 +19,9 @@
 %%%   {request, Id, #{method, path, body,           Auth = none | {User, Server, Password}
 %%%                   ip, host}}                  {log, Level, Line}       for ejabberd's log
 %%%   {ping, N}                                   {pong, N}                liveness probe
+%%%   [Frame, ...]   a batch: several of the above
+%%%                  in one frame, each handled as
+%%%                  if it came alone
 %%%
 %%% A request that times out makes this process probe the worker: frames are handled in
 %%% order, so a pong proves the worker drained everything before it. No pong within
@@ -32,7 +36,7 @@
 -export([start_link/0, child_spec/0, ensure_started/0, stop/0,
          set_host/3, forget_host/1, call/3]).
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2]).
--export([restart_delay/1, log_level/1]).
+-export([restart_delay/1, log_level/1, batch_frame/1]).
 
 -include("logger.hrl").
 
@@ -51,6 +55,8 @@
 %% output is out of step from the first byte) and is replaced.
 -define(HELLO_TIMEOUT, 10000).
 -define(RATE_SWEEP_INTERVAL, 2000).
+-define(BATCH_FRAMES, 64).
+-define(BATCH_BYTES, 256 * 1024).
 %% Let the port queue this much before port_command(nosuspend) answers busy (OTP 25+).
 %% Request bodies can be 20 MiB, so the default (8 KiB-ish) limits would refuse them; and
 %% with many HTTP processes writing at once, commands wait in the port's message queue,
@@ -63,6 +69,7 @@
                 delay = ?MIN_RESTART_DELAY :: pos_integer(),
                 timer :: reference() | undefined,
                 probe :: {pos_integer(), reference()} | undefined,
+                writer :: pid() | undefined,
                 hosts = #{} :: #{binary() => {map(), binary()}}}).
 
 -type call_error() :: unavailable | busy | overloaded | timeout | worker_died | garbled.
@@ -115,10 +122,10 @@ forget_host(Host) ->
 %% At most MaxInFlight requests wait at once; beyond that the answer is immediate.
 -spec call(map(), pos_integer(), pos_integer()) -> {ok, term()} | {error, call_error()}.
 call(Request, Timeout, MaxInFlight) ->
-    try {ets:lookup_element(?TABLE, port, 2), pending_count()} of
-        {undefined, _} -> {error, unavailable};
+    try {ets:lookup(?TABLE, port), pending_count()} of
+        {[{port, undefined, _}], _} -> {error, unavailable};
         {_, Pending} when Pending >= MaxInFlight -> {error, overloaded};
-        {Port, _} -> send_and_wait(Port, Request, Timeout)
+        {[{port, Port, Writer}], _} -> send_and_wait(Port, Writer, Request, Timeout)
     catch error:badarg -> {error, unavailable}   % owner not running: no table
     end.
 
@@ -129,10 +136,12 @@ init([]) ->
     process_flag(trap_exit, true),
     ets:new(?TABLE, [named_table, public, set, {read_concurrency, true},
                      {write_concurrency, true}]),
-    ets:insert(?TABLE, [{port, undefined}, {seq, 0}]),
+    Writer = start_writer(),
+    %% {port, Port | undefined, Writer}: what an HTTP process needs, in one lookup.
+    ets:insert(?TABLE, [{port, undefined, Writer}, {seq, 0}]),
     mod_rest_rate:new(),
     erlang:send_after(?RATE_SWEEP_INTERVAL, self(), sweep_rate),
-    {ok, #state{}}.
+    {ok, #state{writer = Writer}}.
 
 handle_call({set_host, Host, Policy, Executable}, _From, State) ->
     Old = executable(State),
@@ -174,6 +183,13 @@ handle_info({Port, {exit_status, Status}}, #state{port = Port} = State) ->
 handle_info({'EXIT', Port, Reason}, #state{port = Port} = State) ->
     ?ERROR_MSG("mod_rest: the worker's port closed (~p); restarting it", [Reason]),
     {noreply, restart_later(close(State, worker_died))};
+handle_info({'EXIT', Writer, Reason}, #state{writer = Writer} = State) ->
+    %% Never expected. The frames it held are lost: their senders time out (504), which also
+    %% makes this process probe the worker. New requests reach the new writer.
+    ?ERROR_MSG("mod_rest: the port writer stopped (~p); starting another", [Reason]),
+    NewWriter = start_writer(),
+    ets:update_element(?TABLE, port, {3, NewWriter}),
+    {noreply, State#state{writer = NewWriter}};
 handle_info({probe_expired, N}, #state{probe = {N, _}} = State) ->
     ?ERROR_MSG("mod_rest: the worker stopped answering (no pong in ~B ms); replacing it",
                [?PROBE_TIMEOUT]),
@@ -203,20 +219,15 @@ terminate(_Reason, State) ->
 %%%===================================================================
 %%% HTTP-process side
 %%%===================================================================
-send_and_wait(Port, Request, Timeout) ->
+send_and_wait(Port, Writer, Request, Timeout) ->
     Id = ets:update_counter(?TABLE, seq, {2, 1, ?MAX_ID, 1}),
     Alias = alias([reply]),
     ets:insert(?TABLE, {Id, Alias}),
-    Frame = term_to_binary({request, Id, Request}),
-    try erlang:port_command(Port, Frame, [nosuspend]) of
-        true ->
-            receive {Alias, Reply} -> Reply
-            after Timeout ->
-                    gen_server:cast(?MODULE, {timed_out, Port}),
-                    abandon(Id, Alias, timeout)
-            end;
-        false -> abandon(Id, Alias, busy)
-    catch error:badarg -> abandon(Id, Alias, unavailable)
+    Writer ! {frame, Port, Id, Alias, term_to_binary({request, Id, Request})},
+    receive {Alias, Reply} -> Reply
+    after Timeout ->
+            gen_server:cast(?MODULE, {timed_out, Port}),
+            abandon(Id, Alias, timeout)
     end.
 
 %% The waiter gives up: whatever arrives for it later is dropped by the alias.
@@ -226,6 +237,57 @@ abandon(Id, Alias, Why) ->
     receive {Alias, Reply} -> Reply
     after 0 -> {error, Why}
     end.
+
+%%%===================================================================
+%%% Writer: batches the frames of many HTTP processes into one port write
+%%%===================================================================
+%% HTTP processes hand their frames to this process, which writes whatever has queued up
+%% meanwhile in one port_command: one pipe write and one worker wake-up for many requests,
+%% instead of one each. It never waits: a lone frame goes out at once, as it is.
+%% Several frames go as one frame holding their list (the worker handles each item as if it
+%% came alone), at most ?BATCH_FRAMES or about ?BATCH_BYTES: well under the worker's frame limit.
+start_writer() ->
+    spawn_link(fun writer_loop/0).
+
+writer_loop() ->
+    receive
+        {frame, Port, _, _, Frame} = First ->
+            write_batch(Port, collect(Port, [First], 1, byte_size(Frame))),
+            writer_loop()
+    end.
+
+collect(_Port, Batch, Count, Bytes) when Count >= ?BATCH_FRAMES; Bytes >= ?BATCH_BYTES ->
+    lists:reverse(Batch);
+collect(Port, Batch, Count, Bytes) ->
+    receive
+        {frame, Port, _, _, Frame} = Next ->
+            collect(Port, [Next | Batch], Count + 1, Bytes + byte_size(Frame))
+    after 0 ->
+            lists:reverse(Batch)
+    end.
+
+write_batch(Port, Batch) ->
+    Data = batch_frame([F || {frame, _, _, _, F} <- Batch]),
+    try erlang:port_command(Port, Data, [nosuspend]) of
+        true -> ok;
+        false -> fail_batch(Batch, busy)
+    catch error:badarg -> fail_batch(Batch, unavailable)
+    end.
+
+%% One frame as it is; several as the external format of their list, [T1, ..., Tn], made of
+%% the terms' own bytes (each term_to_binary without its version byte): nothing is copied.
+-spec batch_frame([binary(), ...]) -> iodata().
+batch_frame([Frame]) -> Frame;
+batch_frame(Frames) ->
+    [<<131, 108, (length(Frames)):32>>,
+     [binary_part(F, 1, byte_size(F) - 1) || F <- Frames],
+     <<106>>].
+
+fail_batch(Batch, Why) ->
+    lists:foreach(fun({frame, _, Id, Alias, _}) ->
+                          ets:delete(?TABLE, Id),
+                          Alias ! {Alias, {error, Why}}
+                  end, Batch).
 
 %%%===================================================================
 %%% Internals
@@ -246,7 +308,7 @@ handle_frame({log, Level, Line}, State) when is_binary(Line) ->
     {noreply, State};
 handle_frame({hello, ?PROTOCOL_VERSION}, #state{port = Port} = State) ->
     ?DEBUG("mod_rest: worker ~p ready", [State#state.os_pid]),
-    ets:insert(?TABLE, {port, Port}),
+    ets:update_element(?TABLE, port, {2, Port}),
     {noreply, State};
 handle_frame(Other, State) ->
     ?ERROR_MSG("mod_rest: unexpected frame from the worker: ~P; restarting it", [Other, 10]),
@@ -313,7 +375,7 @@ close(#state{port = undefined} = State, _Why) ->
     State;
 close(#state{port = Port, os_pid = OsPid} = State, Why) ->
     WasReady = is_ready(Port),
-    ets:insert(?TABLE, {port, undefined}),
+    ets:update_element(?TABLE, port, {2, undefined}),
     case State#state.probe of
         {_, Timer} -> erlang:cancel_timer(Timer);
         undefined -> ok

@@ -1,6 +1,6 @@
 // The worker's entry point: wires stdin/stdout frames to the request pipeline. Nothing else.
 // Started by erl/mod_rest_port.erl with {packet, 4}; lives exactly as long as its port.
-import { decode, type OutTerm } from './port/etf.js';
+import { decode, type OutTerm, type Term } from './port/etf.js';
 import { encodeFrame } from './port/etf-writer.js';
 import { PortIo } from './port/stdio.js';
 import { helloFrame, logFrame, parseInbound, pongFrame, ProtocolError, replyFrame, type Inbound } from './port/protocol.js';
@@ -70,8 +70,15 @@ function logRefusal(err: unknown): void {
 }
 
 function onFrame(payload: Buffer): void {
+  const term = decode(payload);
+  // A list is a batch: several frames the stub wrote at once, each handled as if alone.
+  if (Array.isArray(term)) for (const item of term) onTerm(item);
+  else onTerm(term);
+}
+
+function onTerm(term: Term): void {
   try {
-    dispatch(parseInbound(decode(payload)));
+    dispatch(parseInbound(term));
   } catch (err) {
     if (err instanceof ProtocolError && err.id !== undefined) {
       log.error({ id: err.id, err: err.message }, 'malformed request frame');

@@ -10,6 +10,9 @@
 //   {request, Id, #{method, path, body, ip, host}}   Auth = none | {User, Server, Password}
 //                                                  {log, Level, Line}           a log line for ejabberd's log
 //   {ping, N}                                      {pong, N}                    liveness probe
+//   [Frame, ...]  a batch of the above, written at
+//                 once by the stub's writer; each is
+//                 handled as if it came alone
 //
 // Every string is a UTF-8 binary; Id is a positive integer below 2^31; Xmlel is
 // {xmlel, Name, [{Attr, Value}], [Xmlel | {xmlcdata, Bin}]}, ejabberd's #xmlel{}.

@@ -94,6 +94,27 @@ describe('the built worker process', function () {
     expect(await w.exited).to.equal(0);
   });
 
+  it('answers each request of a batch frame (a list of frames, as the stub writes them), in order', async () => {
+    const { readFileSync } = await import('node:fs');
+    const fixture = (name: string) => readFileSync(path.join(__dirname, '..', 'fixtures', 'etf', `to-worker-${name}-v2.etf`));
+    const w = new Worker();
+    await w.next(); // hello
+    w.sendRaw(frame(fixture('config')));
+    // What mod_rest_port:batch_frame/1 writes (EUnit: term_to_binary of the list): each term's
+    // own bytes without the version byte, inside LIST_EXT.
+    const items = ['request-post', 'request-raw-bytes', 'request-get-subpath'].map((n) => fixture(n).subarray(1));
+    const head = Buffer.from([131, 108, 0, 0, 0, items.length]);
+    w.sendRaw(frame(Buffer.concat([head, ...items, Buffer.from([106])])));
+    const replies = [(await w.next()) as Tuple, (await w.next()) as Tuple, (await w.next()) as Tuple];
+    expect(replies.map((r) => r.items[1])).to.deep.equal([42, 300, 0x7fffffff]);
+    const kinds = replies.map((r) => (r.items[2] as Tuple).items[0]);
+    expect(kinds).to.deep.equal([atom('route'), atom('answer'), atom('answer')]);
+    expect((replies[1]!.items[2] as Tuple).items[1]).to.equal(503); // example.org is not configured
+    expect(((replies[2]!.items[2] as Tuple).items[2] as Buffer).toString()).to.equal('Try POSTing a stanza.');
+    w.proc.stdin.end();
+    expect(await w.exited).to.equal(0);
+  });
+
   it('answers 503 for a host it has no configuration for, rather than guessing', async () => {
     const { readFileSync } = await import('node:fs');
     const w = new Worker();
