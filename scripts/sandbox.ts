@@ -132,7 +132,6 @@ export class Sandbox {
     throw new Error(`mod_rest did not come up within ${timeoutMs} ms (last: ${last}); see ${this.options.dir}`);
   }
 
-  /** Stops the node (SIGTERM, then SIGKILL after 15 s) and waits for it to exit. */
   /** Evaluates Erlang expressions in the node (needs `distribution`); resolves with erl_call's output. */
   async rpc(expressions: string): Promise<string> {
     if (!this.options.distribution) throw new Error('rpc needs a sandbox started with distribution: true');
@@ -149,6 +148,7 @@ export class Sandbox {
     });
   }
 
+  /** Stops the node (SIGTERM, then SIGKILL after 15 s) and waits for it to exit. */
   async stop(): Promise<void> {
     this.epmd?.kill('SIGTERM');
     this.epmd = null;
