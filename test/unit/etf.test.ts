@@ -31,6 +31,11 @@ describe('etf: terms, the erlang_js decoder and the ETF writer', () => {
     expect(decode(encodeTerm(atom('undefined')))).to.equal(atom('undefined'));
   });
 
+  it('reads a non-ASCII atom as Erlang wrote it (UTF-8)', () => {
+    // term_to_binary('é', [{minor_version, 2}])
+    expect(decode(Buffer.from([131, 119, 2, 0xc3, 0xa9]))).to.equal(atom('\u00e9'));
+  });
+
   it('refuses integers beyond 32 bits and non-integers rather than send garbage', () => {
     expect(() => encodeTerm(2 ** 31)).to.throw(RangeError);
     expect(() => encodeTerm(1.5)).to.throw(RangeError);
