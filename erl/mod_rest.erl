@@ -38,9 +38,10 @@ start(Host, Opts) ->
 
 -spec stop(binary()) -> ok.
 stop(Host) ->
-    case catch mod_rest_port:forget_host(Host) of
+    try mod_rest_port:forget_host(Host) of
         0 -> mod_rest_port:stop();
         _ -> ok
+    catch exit:_ -> ok   % the port owner is already gone
     end.
 
 -spec reload(binary(), gen_mod:opts(), gen_mod:opts()) -> ok.

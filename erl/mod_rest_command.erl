@@ -4,13 +4,23 @@
 %%% ejabberd_ctl:process2/2 neither checks --auth passwords nor applies its access
 %%% argument, and it turns command names into atoms. So, in this order: the credentials
 %%% are checked (ejabberd_auth), then access_commands (acl:match_rule/3), then the command
-%%% must already exist and get the right number of arguments; only then does process2 run
-%%% it, so its text output is exactly what ejabberdctl prints.
+%%% must already exist, not be internal, and get the number of arguments ejabberd's own
+%%% format asks for; only then does process2 run it, so its text output is what ejabberdctl
+%%% prints. Its failures that are Erlang terms or stack traces are logged, and the client
+%%% gets one line instead.
+%%%
+%%% Supported: ejabberd 23.01 to 26.07. What differs between them, and where it is handled:
+%%%   - 24.06: process2's text is characters, not UTF-8 bytes (output_to_binary/2);
+%%%            commands tagged `internal` cannot be run from ejabberdctl (known_command/1).
+%%%   - 26.07: user-policy commands carry `user` and `host` in their own argument list, and
+%%%            --auth callers are checked against api_permissions per host (arity/3 asks
+%%%            ejabberd for the format; the refusal is mapped in failure_answer/3).
 %%%----------------------------------------------------------------------
 -module(mod_rest_command).
 
 -export([run/5]).
--export([rules_for/2, exit_status/1, arity_error/3, output_to_binary/1, suggest/2]).
+-export([rules_for/2, exit_status/1, arity_error/3, output_to_binary/2, suggest/2,
+         characters_since/1, failure_answer/4, secrets/3, redact/2]).
 
 -include("logger.hrl").
 -include("ejabberd_commands.hrl").
@@ -30,8 +40,8 @@ run(Host, Name, Args, Auth, AccessCommands) ->
         Caller = authenticate(Auth),
         authorize(Host, Name, Caller, AccessCommands),
         Command = known_command(Name),
-        check_arity(Name, Command, Args, Auth),
-        execute(Name, Args, Auth)
+        Format = check_arity(Name, Command, Args, Auth),
+        execute(Name, Command, Args, Auth, secrets(Format, Args, Auth))
     catch throw:{refused, Status, Body} ->
             {Status, iolist_to_binary(Body)}
     end.
@@ -44,8 +54,10 @@ authenticate({User, Server, Password}) ->
     Valid = JID /= error andalso
         begin
             {LUser, LServer, _} = jid:tolower(JID),
-            (catch ejabberd_auth:check_password(LUser, <<>>, LServer, Password)) == true
-        end,
+            try ejabberd_auth:check_password(LUser, <<>>, LServer, Password)
+            catch _:_ -> false   % e.g. a server ejabberd does not serve
+            end
+        end == true,
     case Valid of
         true -> JID;
         false ->
@@ -82,11 +94,14 @@ normalise(Name) ->
     binary:replace(Name, <<"-">>, <<"_">>, [global]).
 
 %% Never list_to_atom on request data: an unknown name is not an existing atom.
-%% Returns the command's definition.
+%% Returns the command's name as an atom. A command tagged `internal` (24.06+: for the web
+%% admin only; ejabberdctl refuses it) is as unknown to us as to ejabberdctl's listing.
 known_command(Name) ->
     try
         Command = binary_to_existing_atom(normalise(Name), utf8),
-        #ejabberd_commands{} = definition(Command)
+        #ejabberd_commands{tags = Tags} = definition(Command),
+        false = lists:member(internal, Tags),
+        Command
     catch _:_ ->
             Known = [C || {C, _, _} <- ejabberd_commands:list_commands(?API_VERSION)],
             Guess = suggest(Name, Known),
@@ -110,17 +125,37 @@ definition(Command) ->
         _ -> ejabberd_commands:get_command_definition(Command, ?API_VERSION)   % throws if unknown
     end.
 
-%% As ejabberd_commands:get_command_format/3 counts them for process2: without --auth, a
-%% user-policy command takes the user and host as its first two arguments.
-check_arity(Name, #ejabberd_commands{args = Format, policy = Policy}, Args, Auth) ->
-    Wanted = case {Policy, Auth} of
-                 {user, none} -> length(Format) + 2;
-                 _ -> length(Format)
-             end,
-    case arity_error(Name, Wanted, length(Args)) of
-        ok -> ok;
+%% The argument count process2 will insist on: ejabberd's own format for this caller, as
+%% ejabberd_ctl asks for it (user-policy commands take `user host` first without --auth;
+%% from 26.07 they always do).
+check_arity(Name, Command, Args, Auth) ->
+    Format = element(1, ejabberd_commands:get_command_format(Command, ctl_auth(Auth),
+                                                             ?API_VERSION)),
+    case arity_error(Name, length(Format), length(Args)) of
+        ok -> Format;
         Message -> throw({refused, 400, Message})
     end.
+
+%% What must not reach a log line: the --auth password and every argument whose name in
+%% the command's format says it is one (password, newpass, ...).
+-spec secrets([{atom(), term()}], [binary()], auth()) -> [binary()].
+secrets(Format, Args, Auth) ->
+    Named = [Arg || {{ArgName, _}, Arg} <- lists:zip(Format, Args),
+                    binary:match(atom_to_binary(ArgName, utf8), <<"pass">>) /= nomatch],
+    Given = case Auth of
+                none -> Named;
+                {_, _, Password} -> [Password | Named]
+            end,
+    [S || S <- Given, S /= <<>>].
+
+%% The text with every secret replaced, for a log line.
+-spec redact(binary(), [binary()]) -> binary().
+redact(Text, []) -> Text;
+redact(Text, Secrets) -> binary:replace(Text, Secrets, <<"******">>, [global]).
+
+%% The shape ejabberd_ctl gives --auth credentials.
+ctl_auth(none) -> noauth;
+ctl_auth({User, Server, Password}) -> {User, Server, Password, true}.
 
 %% The known name closest to Name by edit distance, ties going to the smaller name: what
 %% ejabberd's misc:best_match/2 answers, computed in linear space and only over a prefix of
@@ -154,7 +189,7 @@ arity_error(Name, Wanted, Given) ->
     iolist_to_binary(io_lib:format("Error: the command '~ts' requires ~B less argument.",
                                    [Name, Given - Wanted])).
 
-execute(Name, Args, Auth) ->
+execute(Name, Command, Args, Auth, Secrets) ->
     Line = [unicode:characters_to_list(A) || A <- [Name | Args]],
     CtlArgs = case Auth of
                   none -> Line;
@@ -162,17 +197,70 @@ execute(Name, Args, Auth) ->
               end,
     ?DEBUG("mod_rest: running command '~ts' with ~B arguments", [Name, length(Args)]),
     {Text, Code} = ejabberd_ctl:process2(CtlArgs, []),
-    Body = case Text of
-               "" -> integer_to_binary(Code);
-               _ -> output_to_binary(Text)
-           end,
-    {exit_status(Code), Body}.
+    Output = output_to_binary(Text, characters_since(ejabberd_config:version())),
+    case {Output, Code} of
+        {<<>>, _} -> {exit_status(Code), integer_to_binary(Code)};
+        {_, 0} -> {200, Output};
+        _ -> failure_answer(Command, Output, Code, Secrets)
+    end.
 
-%% process2's text is mostly UTF-8 bytes (its formatter prints binaries with binary_to_list),
-%% sometimes code points: bytes as they are, as ejabberdctl writes them; code points encoded.
--spec output_to_binary(string()) -> binary().
-output_to_binary(Text) ->
-    try iolist_to_binary(Text)
+%% process2's failures that are not words for a client, as ejabberd_ctl writes them: a
+%% thrown term printed with ~p, or an exception with its stack trace (which shows paths).
+%% They are logged whole; the client gets one line. Anything else is the command's own
+%% message ("Error: ...", "User ... already registered") and is kept as it is.
+-spec failure_answer(atom(), binary(), integer(), [binary()]) -> {pos_integer(), binary()}.
+failure_answer(Command, <<"{error,access_rules_unauthorized}">>, _Code, _Secrets) ->
+    %% 26.07: api_permissions refused the --auth caller (e.g. a host argument it may not
+    %% `configure`).
+    {403, iolist_to_binary(
+            io_lib:format("Error: ejabberd's api_permissions do not allow this account to run '~ts' "
+                          "with these arguments.", [Command]))};
+failure_answer(Command, <<"{error,frontend_cannot_call_an_internal_command}">>, _Code, _Secrets) ->
+    {400, iolist_to_binary(io_lib:format("Error: unknown command '~ts'.", [Command]))};
+failure_answer(Command, Output, Code, Secrets) ->
+    case is_internal_failure(Output) of
+        true ->
+            ?WARNING_MSG("mod_rest: command '~ts' failed inside ejabberd: ~ts",
+                         [Command, redact(Output, Secrets)]),
+            {500, iolist_to_binary(
+                    io_lib:format("Error: the command '~ts' failed inside ejabberd; ejabberd's "
+                                  "log has the details.", [Command]))};
+        false ->
+            {exit_status(Code), Output}
+    end.
+
+%% ejabberd_ctl's own words for a crash or an unexpected result, and anything that starts
+%% like an Erlang term (a thrown term printed with ~p).
+is_internal_failure(<<"Unhandled exception", _/binary>>) -> true;
+is_internal_failure(<<"Erroneous result", _/binary>>) -> true;
+is_internal_failure(<<"Error in ejabberd ctl process", _/binary>>) -> true;
+is_internal_failure(<<"Problem '", _/binary>>) -> true;
+is_internal_failure(<<C, _/binary>>) when C == ${; C == $[; C == $< -> true;
+is_internal_failure(_) -> false.
+
+%% Whether process2's text is characters (ejabberd 24.06 and later format with ~ts) rather
+%% than bytes, from ejabberd's version ("23.01-1", "24.12-3+deb13u2", "26.07", ...).
+-spec characters_since(binary()) -> boolean().
+characters_since(Version) ->
+    case re:run(Version, <<"^([0-9]+)\\.([0-9]+)">>, [{capture, all_but_first, list}]) of
+        {match, [Year, Month]} -> {list_to_integer(Year), list_to_integer(Month)} >= {24, 6};
+        nomatch -> true   % a custom version string: assume a current ejabberd
+    end.
+
+%% The body is always UTF-8. Before 24.06 process2's text is mostly UTF-8 bytes (binaries
+%% are printed with binary_to_list) with some code points (restuple texts go through ~ts):
+%% a list that is valid UTF-8 as bytes is taken as bytes, anything else as characters.
+%% From 24.06 it is characters only.
+-spec output_to_binary(iodata() | string(), boolean()) -> binary().
+output_to_binary(Text, true) ->
+    unicode:characters_to_binary(Text);
+output_to_binary(Text, false) ->
+    try iolist_to_binary(Text) of
+        Bytes ->
+            case unicode:characters_to_binary(Bytes) of
+                Bytes -> Bytes;
+                _ -> unicode:characters_to_binary(Text)   % not UTF-8: Latin-1 code points
+            end
     catch error:badarg -> unicode:characters_to_binary(Text)
     end.
 

@@ -384,7 +384,7 @@ close(#state{port = Port, os_pid = OsPid} = State, Why) ->
         {_, Timer} -> erlang:cancel_timer(Timer);
         undefined -> ok
     end,
-    catch port_close(Port),
+    try port_close(Port) catch error:badarg -> ok end,   % already closed by the worker
     case Why of
         garbled -> kill_os_process(OsPid);
         worker_died -> kill_os_process(OsPid);

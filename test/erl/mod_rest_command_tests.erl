@@ -36,14 +36,53 @@ arity_error_test_() ->
                     mod_rest_command:arity_error(<<"status">>, 0, 1))}].
 
 output_to_binary_test_() ->
-    [{"UTF-8 bytes, as process2 prints binaries, are kept as they are",
-      ?_assertEqual(<<"User zo\x{eb}@localhost successfully registered"/utf8>>,
-                    mod_rest_command:output_to_binary(
-                      binary_to_list(<<"User zo\x{eb}@localhost successfully registered"/utf8>>)))},
-     {"code points beyond 255 are encoded as UTF-8",
-      ?_assertEqual(<<"j\x{f6}rg \x{263a}"/utf8>>, mod_rest_command:output_to_binary("j\x{f6}rg \x{263a}"))},
+    Zoe = <<"User zo\x{eb}@localhost successfully registered"/utf8>>,
+    [{"before 24.06: UTF-8 bytes, as process2 prints binaries, are kept as they are",
+      ?_assertEqual(Zoe, mod_rest_command:output_to_binary(binary_to_list(Zoe), false))},
+     {"before 24.06: Latin-1 code points (restuple texts go through ~ts) are encoded as UTF-8",
+      ?_assertEqual(Zoe, mod_rest_command:output_to_binary(unicode:characters_to_list(Zoe), false))},
+     {"before 24.06: code points beyond 255 are encoded as UTF-8",
+      ?_assertEqual(<<"j\x{f6}rg \x{263a}"/utf8>>, mod_rest_command:output_to_binary("j\x{f6}rg \x{263a}", false))},
+     {"from 24.06: characters, encoded as UTF-8 (zo\xeb is never sent as Latin-1)",
+      ?_assertEqual(<<"zo\x{eb}"/utf8>>, mod_rest_command:output_to_binary([$z, $o, 16#eb], true))},
      {"deep lists are flattened",
-      ?_assertEqual(<<"a\nb">>, mod_rest_command:output_to_binary(["a", ["\n", "b"]]))}].
+      ?_assertEqual(<<"a\nb">>, mod_rest_command:output_to_binary(["a", ["\n", "b"]], true))}].
+
+characters_since_test_() ->
+    [?_assertNot(mod_rest_command:characters_since(<<"23.01-1">>)),
+     ?_assertNot(mod_rest_command:characters_since(<<"24.02">>)),
+     ?_assert(mod_rest_command:characters_since(<<"24.06">>)),
+     ?_assert(mod_rest_command:characters_since(<<"24.12-3+deb13u2">>)),
+     ?_assert(mod_rest_command:characters_since(<<"26.07">>)),
+     {"a custom version string is taken as a current ejabberd",
+      ?_assert(mod_rest_command:characters_since(<<"my-build">>))}].
+
+failure_answer_test_() ->
+    Line = fun(Output) -> mod_rest_command:failure_answer(get_roster, Output, 1, [<<"s3cret">>]) end,
+    [{"26.07's api_permissions refusal is a 403 in words",
+      ?_assertMatch({403, <<"Error: ejabberd's api_permissions do not allow", _/binary>>},
+                    Line(<<"{error,access_rules_unauthorized}">>))},
+     {"an internal command is an unknown one",
+      ?_assertMatch({400, <<"Error: unknown command 'get_roster'.">>},
+                    Line(<<"{error,frontend_cannot_call_an_internal_command}">>))},
+     {"a crash inside ejabberd is one line, no stack trace, no path",
+      ?_assertEqual({500, <<"Error: the command 'get_roster' failed inside ejabberd; ejabberd's log has the details.">>},
+                    Line(<<"Unhandled exception occurred executing the command:\n** error:undef\n"
+                           "   in /usr/lib/x.erl, line 4 s3cret">>))},
+     {"any other Erlang term is not shown either",
+      ?_assertMatch({500, <<"Error: the command 'get_roster' failed inside", _/binary>>},
+                    Line(<<"{badmatch,{error,enoent}}">>))},
+     {"a command's own failure message is kept, with ejabberdctl's exit code as 422",
+      ?_assertEqual({422, <<"User bob@localhost already registered">>},
+                    Line(<<"User bob@localhost already registered">>))}].
+
+secrets_test_() ->
+    Format = [{user, binary}, {host, binary}, {newpass, binary}],
+    [{"the --auth password and arguments named as passwords are secrets",
+      ?_assertEqual([<<"authpw">>, <<"np">>],
+                    mod_rest_command:secrets(Format, [<<"u">>, <<"h">>, <<"np">>], {<<"a">>, <<"h">>, <<"authpw">>}))},
+     {"and they are replaced in a log line",
+      ?_assertEqual(<<"x ****** y ******">>, mod_rest_command:redact(<<"x authpw y np">>, [<<"authpw">>, <<"np">>]))}].
 
 suggest_matches_misc_best_match_test() ->
     Known = [registered_users, register, unregister, dump, connected_users, connected_users_number,
