@@ -12,7 +12,7 @@ STAGE := _build/mod_rest
 WORKER_SOURCES := $(shell find src -name '*.ts') tsconfig.json
 ERL_SOURCES := $(wildcard erl/*.erl erl/*.app.src) rebar.config rebar.config.script
 
-.PHONY: help deps build install uninstall run test test-unit test-erl test-integration torture lint clean original compare bench
+.PHONY: help deps build dist install uninstall run test test-unit test-erl test-integration torture lint clean original compare bench
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -62,6 +62,22 @@ install: build ## install into $CONTRIB_MODULES_PATH (default ~/.ejabberd-module
 	cp -r $(STAGE) $(CONTRIB_MODULES_PATH)/mod_rest
 	rm -f $(CONTRIB_MODULES_PATH)/mod_rest/.built
 	@echo "installed into $(CONTRIB_MODULES_PATH)/mod_rest"
+
+# --- the ejabberd way: a contrib source package, compiled by the running ejabberd itself ---
+DIST := _build/dist
+dist: $(DIST)/mod_rest.tar.gz ## _build/dist/mod_rest/ (+ .tar.gz): a source package for `ejabberdctl module_install mod_rest`
+
+# ext_mod compiles src/*.erl with ejabberd's own compiler and headers, then copies ebin, priv
+# and conf into $CONTRIB_MODULES_PATH/mod_rest. module_check wants COPYING and a README:
+# README.txt up to 24.x, README.md from 25.x, so the package has both.
+$(DIST)/mod_rest.tar.gz: $(STAGE)/.built $(wildcard erl/*.erl) README.md COPYING
+	rm -rf $(DIST) && mkdir -p $(DIST)/mod_rest/src
+	cp erl/*.erl $(DIST)/mod_rest/src/
+	cp -r $(STAGE)/priv $(STAGE)/conf $(STAGE)/mod_rest.spec README.md COPYING $(DIST)/mod_rest/
+	cp README.md $(DIST)/mod_rest/README.txt
+	rm -rf $(DIST)/mod_rest/priv/node_modules/.bin   # symlinks to dev tools: not needed, and ext_mod copies files only
+	tar -C $(DIST) --owner=0 --group=0 --sort=name -czf $@ mod_rest
+	@echo "$(DIST)/mod_rest and $@: copy mod_rest/ to ~/.ejabberd-modules/sources/, then: ejabberdctl module_install mod_rest"
 
 uninstall: ## remove it from $CONTRIB_MODULES_PATH
 	rm -rf $(CONTRIB_MODULES_PATH)/mod_rest
