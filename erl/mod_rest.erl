@@ -1,3 +1,4 @@
+%% SPDX-License-Identifier: GPL-2.0-or-later
 %%%----------------------------------------------------------------------
 %%% mod_rest: POST stanzas and ejabberdctl command lines into ejabberd over HTTP.
 %%%

@@ -1,3 +1,4 @@
+%% SPDX-License-Identifier: GPL-2.0-or-later
 %%%----------------------------------------------------------------------
 %%% mod_rest_command: runs an ejabberdctl command line for mod_rest, in the VM.
 %%%

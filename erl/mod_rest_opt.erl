@@ -1,3 +1,4 @@
+%% SPDX-License-Identifier: GPL-2.0-or-later
 %%%----------------------------------------------------------------------
 %%% Option accessors for mod_rest, in the shape of ejabberd's generated mod_*_opt.erl:
 %%% each takes a vhost or an already-validated options map.

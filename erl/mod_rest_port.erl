@@ -1,3 +1,4 @@
+%% SPDX-License-Identifier: GPL-2.0-or-later
 %%%----------------------------------------------------------------------
 %%% mod_rest_port: owns the TypeScript worker's port, one per node.
 %%%

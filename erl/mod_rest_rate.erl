@@ -1,3 +1,4 @@
+%% SPDX-License-Identifier: GPL-2.0-or-later
 %%%----------------------------------------------------------------------
 %%% mod_rest_rate: the per-client-IP request limit (option rate_limit_per_ip).
 %%%

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Worker logging: pino, never on stdout (stdout carries frames only). Lines go to ejabberd's own
 // log as {log, Level, Line} frames once the port is up; before that, and after it closes, to stderr.
 import pino from 'pino';

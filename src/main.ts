@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The worker's entry point: wires stdin/stdout frames to the request pipeline. Nothing else.
 // Started by erl/mod_rest_port.erl with {packet, 4}; lives exactly as long as its port.
 import { decode, type OutTerm, type Term } from './port/etf.js';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Writes the worker's outgoing terms (OutTerm) as External Term Format, straight into one
 // buffer that already carries the {packet, 4} length header.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The worker's Erlang terms, and a small typed adapter over erlang_js, which decodes the
 // External Term Format frames ejabberd sends. The protocol keeps to the terms erlang_js
 // handles well (platform-notes.md): binaries, atoms from a fixed set, small integers, tuples,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // {packet, 4} framing: each frame is a 4-byte big-endian length, then that many bytes.
 // Chunks are kept in a list and joined once per frame: Buffer.concat per chunk is quadratic
 // for big frames (platform-notes.md, pitfall 8).

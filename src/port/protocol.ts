@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The frames exchanged with the Erlang stub. erl/mod_rest_port.erl documents the same table.
 //
 //   Erlang -> worker                               worker -> Erlang

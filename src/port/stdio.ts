@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Blocking frame I/O on the port's pipes: requests on fd 0, replies on fd 1.
 //
 // Why blocking reads and writes instead of process.stdin/stdout streams: the worker has

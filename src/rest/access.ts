@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // allowed_ips: which peers may use the REST endpoint.
 //
 // IPv4-mapped IPv6 (RFC 4291 §2.5.5.2, "::ffff:a.b.c.d") and plain IPv4 are treated as the same

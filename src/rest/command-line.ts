@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // An ejabberdctl command line from an HTTP body, split the way the original mod_rest split it
 // (compatibility: scripts written for it keep working), with two deliberate differences:
 //   1. Separators are space, tab, CR and LF; the original split on the space character only, so a

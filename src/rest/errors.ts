@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The one catalogue of answers the worker gives on its own, and the one place that turns any thrown
 // value into an HTTP answer. Bodies are kept byte-for-byte where the original mod_rest had them
 // (compatibility shim: clients match on this text); the 400 answers are new (they replace crashes).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // JIDs for allowed_destinations (RFC 7622). This is not full PRECIS/stringprep: NFKC plus lower
 // case on localpart and domainpart is enough to compare a stanza's `to` with entries that ejabberd
 // already normalised with jid:tolower/1. The original compared raw strings (resource and case

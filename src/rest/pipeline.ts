@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The request pipeline: one HTTP request in, one Action out. Checks run in a fixed order and return
 // early; nothing here throws: every failure becomes an answer through errors.toAnswer.
 //   (a) method and path -> (b) peer IP -> (c) classify (stanza or command)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // One XMPP stanza from an HTTP body into ejabberd's #xmlel{} shape.
 //
 // saxes never expands entities (no billion laughs, no XXE), but it accepts DTDs and processing

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The worker's view of one HTTP request and of what it decides, independent of ETF.
 // src/port/protocol.ts maps these to and from the frames the Erlang stub exchanges.
 

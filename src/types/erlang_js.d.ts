@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Hand-written declarations for the parts of erlang_js (2.0.7) that src/port/etf.ts uses.
 // erlang_js ships no types. Its model: JS arrays are tuples, OtpErlangList is a list,
 // OtpErlangBinary wraps a Buffer, OtpErlangMap wraps a Map, true/false/undefined are atoms.

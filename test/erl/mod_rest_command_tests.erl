@@ -1,3 +1,4 @@
+%% SPDX-License-Identifier: GPL-2.0-or-later
 %%% EUnit tests of the pure parts of command handling.
 -module(mod_rest_command_tests).
 -include_lib("eunit/include/eunit.hrl").

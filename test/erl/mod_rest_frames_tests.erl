@@ -1,3 +1,4 @@
+%% SPDX-License-Identifier: GPL-2.0-or-later
 %%% Golden frames shared with the TypeScript tests (test/unit/frames.test.ts), so both sides
 %%% are held to the same bytes:
 %%%  - to-worker-*.etf are Erlang's own term_to_binary output, in both atom encodings

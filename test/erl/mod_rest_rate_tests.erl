@@ -1,3 +1,4 @@
+%% SPDX-License-Identifier: GPL-2.0-or-later
 %%% EUnit tests of the per-IP rate limit.
 -module(mod_rest_rate_tests).
 -include_lib("eunit/include/eunit.hrl").

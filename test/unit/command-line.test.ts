@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 import { expect } from 'chai';
 import { parseCommand, splitCommandLine } from '../../src/rest/command-line.js';
 import { RestError } from '../../src/rest/errors.js';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The README is the reference operators read: it must name every answer body and every option
 // the code has. This fails when they drift apart.
 import { expect } from 'chai';

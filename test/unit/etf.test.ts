@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { Erlang } from 'erlang_js';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Golden frames shared with EUnit (test/erl/mod_rest_frames_tests.erl): the worker must decode
 // what Erlang's term_to_binary produced, and produce exactly the bytes Erlang is tested against.
 // UPDATE_GOLDEN=1 rewrites the from-worker files from the current encoder.

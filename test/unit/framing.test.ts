@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 import { expect } from 'chai';
 import { FrameReader, FrameTooLargeError, frame } from '../../src/port/framing.js';
 

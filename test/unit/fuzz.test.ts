@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Property-based tests of the worker's parsers (fast-check). `make test` runs FUZZ_RUNS inputs
 // per property (default 2,000); raise it for a long run, e.g. FUZZ_RUNS=100000.
 import { expect } from 'chai';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 import { expect } from 'chai';
 import { compileDestinationPolicy, normaliseJid } from '../../src/rest/jid.js';
 

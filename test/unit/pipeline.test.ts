@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 import { expect } from 'chai';
 import { CATALOGUE, RestError, toAnswer } from '../../src/rest/errors.js';
 import { compilePolicy, handleRequest, looksLikeXml } from '../../src/rest/pipeline.js';

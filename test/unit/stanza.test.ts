@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 import { expect } from 'chai';
 import { RestError } from '../../src/rest/errors.js';
 import { MAX_XML_DEPTH, parseStanza } from '../../src/rest/stanza.js';
