@@ -149,10 +149,16 @@ secrets(Format, Args, Auth) ->
             end,
     [S || S <- Given, S /= <<>>].
 
-%% The text with every secret replaced, for a log line.
+%% The text for one log line: every secret replaced, line breaks escaped (a log line is
+%% one line, whatever the text holds).
 -spec redact(binary(), [binary()]) -> binary().
-redact(Text, []) -> Text;
-redact(Text, Secrets) -> binary:replace(Text, Secrets, <<"******">>, [global]).
+redact(Text, Secrets) ->
+    Hidden = case Secrets of
+                 [] -> Text;
+                 _ -> binary:replace(Text, Secrets, <<"******">>, [global])
+             end,
+    binary:replace(binary:replace(Hidden, <<"\r">>, <<"\\r">>, [global]),
+                   <<"\n">>, <<"\\n">>, [global]).
 
 %% The shape ejabberd_ctl gives --auth credentials.
 ctl_auth(none) -> noauth;

@@ -83,7 +83,9 @@ secrets_test_() ->
       ?_assertEqual([<<"authpw">>, <<"np">>],
                     mod_rest_command:secrets(Format, [<<"u">>, <<"h">>, <<"np">>], {<<"a">>, <<"h">>, <<"authpw">>}))},
      {"and they are replaced in a log line",
-      ?_assertEqual(<<"x ****** y ******">>, mod_rest_command:redact(<<"x authpw y np">>, [<<"authpw">>, <<"np">>]))}].
+      ?_assertEqual(<<"x ****** y ******">>, mod_rest_command:redact(<<"x authpw y np">>, [<<"authpw">>, <<"np">>]))},
+     {"a log line stays one line",
+      ?_assertEqual(<<"a\\nb\\r\\nc">>, mod_rest_command:redact(<<"a\nb\r\nc">>, []))}].
 
 suggest_matches_misc_best_match_test() ->
     Known = [registered_users, register, unregister, dump, connected_users, connected_users_number,
