@@ -1,8 +1,9 @@
 // A throwaway ejabberd on loopback with mod_rest installed as a contrib module: the engine of
 // `make run` (`tsx scripts/sandbox.ts run`) and of the integration tests, which import it.
 // The node is started as platform-notes.md recommends (a plain erl command line, all state in
-// one directory) but without Erlang distribution, so no epmd is left behind.
-import { spawn, type ChildProcess } from 'node:child_process';
+// one directory) but without Erlang distribution, so no epmd is left behind. It runs the host's
+// ejabberd, or the one of a version-matrix chroot (`target`, below).
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -10,8 +11,111 @@ import path from 'node:path';
 export const ROOT = path.resolve(__dirname, '..');
 /** What `make build` stages and `make install` copies. */
 export const STAGED_MODULE = path.join(ROOT, '_build', 'mod_rest');
-const ERL_LIBS = process.env.ERL_LIBS ?? '/usr/lib/x86_64-linux-gnu';
 const READY_TIMEOUT_MS = 30_000;
+
+// --- the ejabberd under test ---
+
+/**
+ * Where the ejabberd under test lives and how its programs (erl, epmd, erl_call) are run: the
+ * host's Debian package by default; with MOD_REST_CHROOT (set by scripts/matrix/run.sh), a Debian
+ * chroot with a newer ejabberd, its own Erlang/OTP and Node.js, in which /tmp and this repository
+ * are mounted at their host paths, so that every path means the same inside and out.
+ */
+export interface Target {
+  /** 'host', or the chroot's directory. */
+  readonly name: string;
+  /** The host's own ejabberd: the one `make original` fetched Debian's original module for. */
+  readonly isHost: boolean;
+  /** The contrib module tree installModule copies: MOD_REST_STAGE, default STAGED_MODULE. */
+  readonly stagedModule: string;
+  /** ERL_LIBS as the target's erl sees it (Debian keeps ejabberd there). */
+  readonly erlLibs: string;
+  /** erl_call as the target's processes see it. */
+  readonly erlCall: string;
+  /** The ejabberd release: '23.01', '24.12', '26.07'. */
+  readonly ejabberdVersion: string;
+  /** Starts one of the target's programs with `env` on top of the target's base environment. */
+  spawn(command: string, args: string[], options: TargetSpawnOptions): ChildProcess;
+}
+
+export type TargetSpawnOptions = Omit<SpawnOptions, 'env'> & { env: Record<string, string> };
+
+/** Where Debian installs ejabberd (ejabberd-VERSION/{ebin,include}). */
+const DEBIAN_EJABBERD_LIBS = '/usr/lib/x86_64-linux-gnu';
+
+function hostTarget(stagedModule: string): Target {
+  const erlLibs = process.env.ERL_LIBS ?? DEBIAN_EJABBERD_LIBS;
+  return {
+    name: 'host',
+    isHost: true,
+    stagedModule,
+    erlLibs,
+    erlCall: 'erl_call',
+    get ejabberdVersion() {
+      return ejabberdVersionIn(erlLibs.split(':'));
+    },
+    spawn: (command, args, { env, ...options }) => spawn(command, args, { ...options, env: { ...process.env, ...env } }),
+  };
+}
+
+function chrootTarget(root: string, stagedModule: string): Target {
+  return {
+    name: root,
+    isHost: false,
+    stagedModule,
+    erlLibs: DEBIAN_EJABBERD_LIBS,
+    get erlCall() {
+      // erlang-dev ships it under erl_interface, off PATH.
+      const lib = '/usr/lib/erlang/lib';
+      const dir = readdirSync(path.join(root, lib)).find((d) => d.startsWith('erl_interface-'));
+      if (!dir) throw new Error(`${root} has no ${lib}/erl_interface-*: is erlang-dev installed in it?`);
+      return path.posix.join(lib, dir, 'bin', 'erl_call');
+    },
+    get ejabberdVersion() {
+      return ejabberdVersionIn([path.join(root, DEBIAN_EJABBERD_LIBS)]);
+    },
+    // chroot and env both exec, so the child's pid is the program's own and signals reach it.
+    // chroot starts in /: env -C restores the working directory, which is the same path inside.
+    spawn: (command, args, { env, cwd, ...options }) =>
+      spawn(
+        'chroot',
+        [
+          root,
+          ...['env', '-i', ...(cwd ? ['-C', String(cwd)] : [])],
+          ...['HOME=/root', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'LANG=C.UTF-8'],
+          ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+          command,
+          ...args,
+        ],
+        options,
+      ),
+  };
+}
+
+/** The release of the one ejabberd-VERSION[-DEBIAN_REVISION] directory in these library directories. */
+function ejabberdVersionIn(libDirs: string[]): string {
+  const versions = new Set<string>();
+  for (const dir of libDirs.filter(existsSync)) {
+    for (const entry of readdirSync(dir)) {
+      const m = /^ejabberd-(\d+\.\d+)/.exec(entry);
+      if (m) versions.add(m[1]!);
+    }
+  }
+  if (versions.size !== 1) throw new Error(`expected one ejabberd in ${libDirs.join(':')}, found: ${[...versions].join(', ') || 'none'}`);
+  return [...versions][0]!;
+}
+
+export const target: Target = process.env.MOD_REST_CHROOT
+  ? chrootTarget(process.env.MOD_REST_CHROOT, process.env.MOD_REST_STAGE ?? STAGED_MODULE)
+  : hostTarget(process.env.MOD_REST_STAGE ?? STAGED_MODULE);
+
+/**
+ * The release of the ejabberd under test ('23.01', '24.12', '26.07'), for tests that pin a
+ * version's behaviour: `if (ejabberdVersion() >= '24.06') ...` (YY.MM strings compare in order).
+ */
+export function ejabberdVersion(): string {
+  return target.ejabberdVersion;
+}
 
 export interface SandboxOptions {
   /** Directory for config, spool, logs and the installed module; created, and emptied first. */
@@ -79,12 +183,12 @@ export class Sandbox {
     if (this.options.distribution) {
       // An epmd of our own on a free loopback port, stopped with the node: nothing left behind.
       this.epmdPort = await freePort();
-      this.epmd = spawn('epmd', ['-port', String(this.epmdPort), '-address', '127.0.0.1'], { stdio: 'ignore' });
+      this.epmd = target.spawn('epmd', ['-port', String(this.epmdPort), '-address', '127.0.0.1'], { stdio: 'ignore', env: {} });
       await sleep(200);
       distribution.push('-sname', this.nodeName, '-setcookie', this.cookie, '-kernel', 'inet_dist_use_interface', '{127,0,0,1}');
       Object.assign(distributionEnv, { ERL_EPMD_PORT: String(this.epmdPort), ERL_EPMD_ADDRESS: '127.0.0.1' });
     }
-    this.node = spawn(
+    this.node = target.spawn(
       'erl',
       [
         '-noinput',
@@ -99,8 +203,7 @@ export class Sandbox {
         detached: true,
         stdio: ['ignore', output, output],
         env: {
-          ...process.env,
-          ERL_LIBS,
+          ERL_LIBS: target.erlLibs,
           EJABBERD_CONFIG_PATH: path.join(dir, 'ejabberd.yml'),
           EJABBERD_LOG_PATH: this.logPath,
           CONTRIB_MODULES_PATH: this.modulesPath,
@@ -136,15 +239,16 @@ export class Sandbox {
   async rpc(expressions: string): Promise<string> {
     if (!this.options.distribution) throw new Error('rpc needs a sandbox started with distribution: true');
     return new Promise((resolve, reject) => {
-      const call = spawn('erl_call', ['-sname', this.nodeName, '-c', this.cookie, '-e'], {
-        env: { ...process.env, ERL_EPMD_PORT: String(this.epmdPort), ERL_EPMD_ADDRESS: '127.0.0.1' },
+      const call = target.spawn(target.erlCall, ['-sname', this.nodeName, '-c', this.cookie, '-e'], {
+        stdio: 'pipe',
+        env: { ERL_EPMD_PORT: String(this.epmdPort), ERL_EPMD_ADDRESS: '127.0.0.1' },
       });
       let out = '';
-      call.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      call.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      call.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      call.stderr!.on('data', (d: Buffer) => (out += d.toString()));
       call.once('error', reject);
       call.once('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`erl_call failed (${code}): ${out}`))));
-      call.stdin.end(`${expressions}\n`);
+      call.stdin!.end(`${expressions}\n`);
     });
   }
 
@@ -212,7 +316,7 @@ function erlString(s: string): string {
 }
 
 /** Copies the staged module where ejabberd looks for contrib modules, like `make install`. */
-export function installModule(modulesPath: string, tree = STAGED_MODULE): void {
+export function installModule(modulesPath: string, tree = target.stagedModule): void {
   if (!existsSync(path.join(tree, 'ebin', 'mod_rest.beam'))) {
     throw new Error(`${tree} has no ebin/mod_rest.beam: run make build`);
   }
