@@ -64,6 +64,11 @@ worker_policy(Opts) ->
                                || J <- all_to_empty(mod_rest_opt:allowed_destinations(Opts))],
       allowed_stanza_types => [atom_to_binary(T, utf8)
                                || T <- all_to_empty(mod_rest_opt:allowed_stanza_types(Opts))],
+      %% Unlike the lists above, [] admits nobody: only `all` opens it to every sender.
+      allowed_senders => case mod_rest_opt:allowed_senders(Opts) of
+                             all -> all;
+                             Senders -> [jid:encode(jid:tolower(J)) || J <- Senders]
+                         end,
       max_xml_depth => mod_rest_opt:max_xml_depth(Opts)}.
 
 all_to_empty(all) -> [];
@@ -221,6 +226,8 @@ mod_opt_type(allowed_ips) ->
     econf:either(econf:enum([all]), econf:list(econf:ip_mask()));
 mod_opt_type(allowed_destinations) ->
     econf:either(econf:enum([all]), econf:list(econf:jid()));
+mod_opt_type(allowed_senders) ->
+    econf:either(econf:enum([all]), econf:list(econf:jid()));
 mod_opt_type(allowed_stanza_types) ->
     econf:either(econf:enum([all]), econf:list(econf:enum([message, presence, iq])));
 mod_opt_type(access_commands) ->
@@ -242,9 +249,11 @@ mod_opt_type(worker_executable) ->
     econf:binary().
 
 -spec mod_options(binary()) -> [{atom(), term()}].
-mod_options(_Host) ->
+mod_options(Host) ->
     [{allowed_ips, [{{127, 0, 0, 1}, 32}, {{0, 0, 0, 0, 0, 0, 0, 1}, 128}]},
      {allowed_destinations, all},
+     %% The vhost itself (and its full JIDs, e.g. localhost/rest): never one of its users.
+     {allowed_senders, [jid:make(Host)]},
      {allowed_stanza_types, all},
      {access_commands, []},
      {request_timeout, timer:seconds(5)},
@@ -270,6 +279,13 @@ mod_doc() ->
             #{value => "all | [JID]",
               desc => <<"Stanzas may only be sent to these JIDs, compared normalised; a bare "
                         "JID also admits its resources. Default: all.">>}},
+           {allowed_senders,
+            #{value => "all | [JID]",
+              desc => <<"The 'from' a stanza posted without credentials may carry; others "
+                        "are answered 403. A bare JID also admits its resources; a domain "
+                        "admits itself and its resources, not its users. Default: the vhost "
+                        "alone (e.g. 'localhost', 'localhost/rest'). 'all' lets callers "
+                        "impersonate every account, admins included.">>}},
            {allowed_stanza_types,
             #{value => "all | [message | presence | iq]",
               desc => <<"Stanza element names accepted. Default: all.">>}},

@@ -5,7 +5,7 @@
 %%%----------------------------------------------------------------------
 -module(mod_rest_opt).
 
--export([access_commands/1, allowed_destinations/1, allowed_ips/1,
+-export([access_commands/1, allowed_destinations/1, allowed_ips/1, allowed_senders/1,
          allowed_stanza_types/1, max_body_size/1, max_in_flight/1, max_xml_depth/1,
          rate_limit_per_ip/1, request_timeout/1, worker_executable/1]).
 
@@ -17,6 +17,9 @@ allowed_destinations(Opts) -> get(allowed_destinations, Opts).
 
 -spec allowed_ips(gen_mod:opts() | binary()) -> all | [{inet:ip_address(), 0..128}].
 allowed_ips(Opts) -> get(allowed_ips, Opts).
+
+-spec allowed_senders(gen_mod:opts() | binary()) -> all | [jid:jid()].
+allowed_senders(Opts) -> get(allowed_senders, Opts).
 
 -spec allowed_stanza_types(gen_mod:opts() | binary()) -> all | [message | presence | iq].
 allowed_stanza_types(Opts) -> get(allowed_stanza_types, Opts).

@@ -14,7 +14,9 @@
 %%%   ejabberd -> worker                          worker -> ejabberd
 %%%   {config, Host, #{allowed_ips => [Cidr],     {hello, Version}         once, when ready
 %%%            allowed_destinations => [Jid],     {reply, Id, Action}      one per request
-%%%            allowed_stanza_types => [Name]}}     Action = {route, #xmlel{}}
+%%%            allowed_stanza_types => [Name],      Action = {route, #xmlel{}}
+%%%            allowed_senders => all | [Jid],
+%%%            max_xml_depth => N}}
 %%%   {forget, Host}                                       | {command, Name, [Arg], Auth}
 %%%   {log_level, debug|info|warning|error}                | {answer, Status, Body}
 %%%   {request, Id, #{method, path, body,           Auth = none | {User, Server, Password}

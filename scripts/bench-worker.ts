@@ -118,7 +118,7 @@ const median = (xs: number[]): number => {
 
 function inProcess(): Record<string, number> {
   const requests = Array.from({ length: 1024 }, (_, i) => requestTerm(i + 1));
-  const policy = pipeline.compilePolicy({ allowedIps: ['127.0.0.1/32', '::1/128'], allowedDestinations: ['nolan@localhost'], allowedStanzaTypes: [] });
+  const policy = pipeline.compilePolicy({ allowedIps: ['127.0.0.1/32', '::1/128'], allowedDestinations: ['nolan@localhost'], allowedStanzaTypes: [], allowedSenders: ['localhost'] });
   const parsed = requests.map((r) => protocol.parseInbound(etf.decode(r)) as Extract<ReturnType<Protocol['parseInbound']>, { type: 'request' }>);
   const replies = parsed.map((m) => protocol.replyFrame(m.id, pipeline.handleRequest(m.request, policy)));
   const { Erlang } = require('erlang_js') as typeof import('erlang_js');

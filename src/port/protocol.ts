@@ -5,6 +5,7 @@
 //   {config, Host, #{allowed_ips => [Bin],          {hello, Version}             once, at start
 //            allowed_destinations => [Bin],         {reply, Id, Action}          one per request
 //            allowed_stanza_types => [Bin],           Action = {route, Xmlel}
+//            allowed_senders => all | [Bin],
 //            max_xml_depth => Int}}
 //   {forget, Host}                                         | {command, Name, [Arg], Auth}
 //   {log_level, Level}                                     | {answer, Status, Body}
@@ -58,7 +59,7 @@ export function parseInbound(term: Term): Inbound {
       }
     }
     case 'config':
-      return { type: 'config', host: text(a), policy: parsePolicy(map(b)) };
+      return { type: 'config', host: text(a), policy: parsePolicy(map(b), text(a)) };
     case 'forget':
       return { type: 'forget', host: text(a) };
     case 'ping':
@@ -83,11 +84,20 @@ function parseRequest(m: TermMap): RestRequest {
   };
 }
 
-function parsePolicy(m: TermMap): HostPolicy {
+/** allowed_senders: the atom `all`, or a list. A stub that predates the option sends none: the vhost only. */
+function senders(m: TermMap, host: string): string[] | null {
+  if (!m.has('allowed_senders')) return [host];
+  const value = field(m, 'allowed_senders');
+  if (value instanceof Atom && value.name === 'all') return null;
+  return list(value).map(text);
+}
+
+function parsePolicy(m: TermMap, host: string): HostPolicy {
   return {
     allowedIps: list(field(m, 'allowed_ips')).map(text),
     allowedDestinations: list(field(m, 'allowed_destinations')).map(text),
     allowedStanzaTypes: list(field(m, 'allowed_stanza_types')).map(text),
+    allowedSenders: senders(m, host),
     // Optional, so that a config frame of an older stub still reads.
     ...(m.has('max_xml_depth') ? { maxXmlDepth: positive(m.get('max_xml_depth')) } : {}),
   };

@@ -10,6 +10,7 @@ export type RestErrorCode =
   | 'NOT_POST'
   | 'REJECTED'
   | 'NO_FROM'
+  | 'SENDER_NOT_ALLOWED'
   | 'BAD_UTF8_COMMAND'
   | 'EMPTY_COMMAND'
   | 'BAD_AUTH_SYNTAX';
@@ -26,6 +27,8 @@ export const CATALOGUE: Readonly<Record<RestErrorCode, CatalogueEntry>> = Object
   // stays in RestError.reason for the logs.
   REJECTED: { status: 406, body: 'Error: REST request is rejected by service.' },
   NO_FROM: { status: 400, body: "Error: the stanza has no 'from' attribute." },
+  // Defect 4 of the original (anyone could post as anyone): names the option that admits more.
+  SENDER_NOT_ALLOWED: { status: 403, body: "Error: the stanza's 'from' is not in allowed_senders." },
   BAD_UTF8_COMMAND: { status: 400, body: 'Error: the command line is not valid UTF-8.' },
   EMPTY_COMMAND: { status: 400, body: 'Error: no command given.' },
   BAD_AUTH_SYNTAX: { status: 400, body: 'Error: --auth needs USER HOST PASSWORD before the command.' },
@@ -82,6 +85,7 @@ export const notPost = (): RestError => new RestError('NOT_POST');
 export const rejected = (reason: RejectReason, cause?: unknown): RestError =>
   new RestError('REJECTED', reason, cause === undefined ? undefined : { cause });
 export const noFrom = (): RestError => new RestError('NO_FROM');
+export const senderNotAllowed = (): RestError => new RestError('SENDER_NOT_ALLOWED');
 export const badUtf8Command = (cause?: unknown): RestError =>
   new RestError('BAD_UTF8_COMMAND', undefined, cause === undefined ? undefined : { cause });
 export const emptyCommand = (): RestError => new RestError('EMPTY_COMMAND');

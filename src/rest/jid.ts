@@ -3,6 +3,7 @@
 // case on localpart and domainpart is enough to compare a stanza's `to` with entries that ejabberd
 // already normalised with jid:tolower/1. The original compared raw strings (resource and case
 // included, a known defect); here a bare entry admits every resource and case does not matter.
+// A trailing dot is kept, as ejabberd keeps it when it routes: `localhost.` is another domain.
 
 export interface NormalisedJid {
   /** "node@domain" or "domain", normalised. */
@@ -11,7 +12,7 @@ export interface NormalisedJid {
   full: string;
 }
 
-export type DestinationMatcher = (to: string) => boolean;
+export type JidMatcher = (jid: string) => boolean;
 
 const lower = (s: string): string => s.normalize('NFKC').toLowerCase();
 
@@ -22,8 +23,7 @@ export function normaliseJid(s: string): NormalisedJid | null {
   const resourceRaw = slash === -1 ? null : s.slice(slash + 1);
   const at = bareRaw.indexOf('@');
   const nodeRaw = at === -1 ? null : bareRaw.slice(0, at);
-  let domain = lower(at === -1 ? bareRaw : bareRaw.slice(at + 1));
-  if (domain.endsWith('.')) domain = domain.slice(0, -1);
+  const domain = lower(at === -1 ? bareRaw : bareRaw.slice(at + 1));
 
   const node = nodeRaw === null ? null : lower(nodeRaw);
   const resource = resourceRaw === null ? null : resourceRaw.normalize('NFKC');
@@ -37,17 +37,12 @@ export function normaliseJid(s: string): NormalisedJid | null {
 }
 
 /**
- * Compile allowed_destinations into a matcher. An empty list admits any `to`. An entry with a
+ * Compile a list of JIDs (allowed_destinations, allowed_senders) into a matcher. An entry with a
  * resource admits exactly that full JID; an entry without one (user@host or host) admits the bare
  * JID and every resource of it. An invalid entry (ejabberd should have refused it) is skipped and
  * reported through `onInvalid`: it admits nothing, and the list still counts as non-empty.
  */
-export function compileDestinationPolicy(
-  entries: readonly string[],
-  onInvalid?: (entry: string) => void,
-): DestinationMatcher {
-  if (entries.length === 0) return () => true;
-
+export function compileJidPolicy(entries: readonly string[], onInvalid?: (entry: string) => void): JidMatcher {
   const bares = new Set<string>();
   const fulls = new Set<string>();
   for (const entry of entries) {
@@ -60,8 +55,8 @@ export function compileDestinationPolicy(
     else fulls.add(jid.full);
   }
 
-  return (to: string): boolean => {
-    const jid = normaliseJid(to);
+  return (candidate: string): boolean => {
+    const jid = normaliseJid(candidate);
     if (jid === null) return false;
     return bares.has(jid.bare) || (jid.full !== jid.bare && fulls.has(jid.full));
   };

@@ -2,13 +2,13 @@
 // The request pipeline: one HTTP request in, one Action out. Checks run in a fixed order and return
 // early; nothing here throws: every failure becomes an answer through errors.toAnswer.
 //   (a) method and path -> (b) peer IP -> (c) classify (stanza or command)
-//   -> (d) stanza: parse, from, stanza type, destination -> route
+//   -> (d) stanza: parse, stanza type, from (present, allowed sender), destination -> route
 //   -> (e) command: split, --auth -> command
 
 import { compileIpPolicy, type IpMatcher } from './access.js';
 import { parseCommand } from './command-line.js';
-import { noFrom, notPost, rejected, toAnswer } from './errors.js';
-import { compileDestinationPolicy, type DestinationMatcher } from './jid.js';
+import { noFrom, notPost, rejected, senderNotAllowed, toAnswer } from './errors.js';
+import { compileJidPolicy, type JidMatcher } from './jid.js';
 import { MAX_XML_DEPTH, parseStanza } from './stanza.js';
 import type { Action, HostPolicy, RestRequest } from './types.js';
 
@@ -16,7 +16,9 @@ import type { Action, HostPolicy, RestRequest } from './types.js';
 export interface CompiledPolicy {
   readonly ipAllowed: IpMatcher;
   /** null: any destination (and `to` is not required). */
-  readonly destinationAllowed: DestinationMatcher | null;
+  readonly destinationAllowed: JidMatcher | null;
+  /** null: any sender (allowed_senders: all). */
+  readonly senderAllowed: JidMatcher | null;
   /** null: any element name. */
   readonly stanzaTypes: ReadonlySet<string> | null;
   /** Configuration entries that did not parse and so admit nothing (for the caller to log). */
@@ -31,7 +33,9 @@ export function compilePolicy(p: HostPolicy): CompiledPolicy {
     destinationAllowed:
       p.allowedDestinations.length === 0
         ? null
-        : compileDestinationPolicy(p.allowedDestinations, (e) => invalidEntries.push(`allowed_destinations: ${e}`)),
+        : compileJidPolicy(p.allowedDestinations, (e) => invalidEntries.push(`allowed_destinations: ${e}`)),
+    senderAllowed:
+      p.allowedSenders === null ? null : compileJidPolicy(p.allowedSenders, (e) => invalidEntries.push(`allowed_senders: ${e}`)),
     stanzaTypes: p.allowedStanzaTypes.length === 0 ? null : new Set(p.allowedStanzaTypes),
     invalidEntries,
     maxXmlDepth: p.maxXmlDepth ?? MAX_XML_DEPTH,
@@ -82,7 +86,10 @@ export function handleRequest(
     }
     // Other elements go on to ejabberd's XMPP codec, which refuses them as the original did
     // (500 "Error: xmpp_codec"); only real stanzas need a sender.
-    if (STANZA_NAMES.has(stanza.name) && (from === undefined || from === '')) throw noFrom();
+    if (STANZA_NAMES.has(stanza.name)) {
+      if (from === undefined || from === '') throw noFrom();
+      if (policy.senderAllowed !== null && !policy.senderAllowed(from)) throw senderNotAllowed();
+    }
     if (policy.destinationAllowed !== null) {
       if (to === undefined) throw rejected('missing to');
       if (!policy.destinationAllowed(to)) throw rejected('destination not allowed');

@@ -24,6 +24,12 @@ export interface HostPolicy {
   allowedDestinations: string[];
   /** Element names ("message", "presence", "iq"); empty means any. */
   allowedStanzaTypes: string[];
+  /**
+   * JIDs an unauthenticated stanza may claim as its `from`, normalised as allowedDestinations
+   * (a bare entry admits its resources; a domain admits itself and its resources, not its users);
+   * null means any sender (option value `all`). An empty list admits none.
+   */
+  allowedSenders: string[] | null;
   /** Deepest element nesting accepted (option max_xml_depth); MAX_XML_DEPTH when absent. */
   maxXmlDepth?: number;
 }

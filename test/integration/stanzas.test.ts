@@ -67,12 +67,11 @@ describe('mod_rest stanzas (a real ejabberd and a real XMPP client)', function (
     await alice.waitForBody(text);
   });
 
-  it("delivers a message sent in a user's name with that user's full JID as its sender", async function () {
+  it("refuses with 403 a message in a user's name (allowed_senders: the vhost alone) and delivers nothing", async function () {
     const text = unique('from-bob');
     const reply = await post(server(), messageXml('alice@localhost', 'bob@localhost/x', text));
-    expect(reply.status).to.equal(200);
-    const got = await alice.waitForBody(text);
-    expect(got.attrs.from).to.equal('bob@localhost/x');
+    expect([reply.status, reply.body]).to.deep.equal([403, "Error: the stanza's 'from' is not in allowed_senders."]);
+    await notDelivered([text]);
   });
 
   it('rejects malformed XML, a DOCTYPE and a processing instruction with 406 and delivers none of them', async function () {

@@ -30,7 +30,7 @@ describe('README', () => {
   });
 
   it('documents every option that mod_options/1 declares', () => {
-    const block = erlangSources.match(/mod_options\(_Host\) ->([\s\S]*?)\]\./)![1]!;
+    const block = erlangSources.match(/mod_options\(_?Host\) ->([\s\S]*?)\]\./)![1]!;
     const options = [...block.matchAll(/\{([a-z_]+),/g)].map((m) => m[1]!);
     expect(options).to.include.members(['allowed_ips', 'access_commands']);
     for (const option of options) expect(readme, option).to.include(`| \`${option}\` |`);

@@ -53,7 +53,8 @@ const toWorker: Array<[string, Inbound]> = [
     {
       type: 'config',
       host: 'localhost',
-      policy: { allowedIps: ['127.0.0.1/32', '::1/128'], allowedDestinations: ['nolan@localhost'], allowedStanzaTypes: [] },
+      // Golden frames of a stub without allowed_senders: the vhost alone may send.
+      policy: { allowedIps: ['127.0.0.1/32', '::1/128'], allowedDestinations: ['nolan@localhost'], allowedStanzaTypes: [], allowedSenders: ['localhost'] },
     },
   ],
   [
@@ -61,7 +62,7 @@ const toWorker: Array<[string, Inbound]> = [
     {
       type: 'config',
       host: 'example.org',
-      policy: { allowedIps: [], allowedDestinations: [], allowedStanzaTypes: ['message', 'iq'], maxXmlDepth: 300 },
+      policy: { allowedIps: [], allowedDestinations: [], allowedStanzaTypes: ['message', 'iq'], allowedSenders: ['example.org'], maxXmlDepth: 300 },
     },
   ],
   ['forget', { type: 'forget', host: 'localhost' }],

@@ -32,9 +32,9 @@ const body = fc.oneof(
 );
 
 const POLICIES: HostPolicy[] = [
-  { allowedIps: [], allowedDestinations: [], allowedStanzaTypes: [] },
-  { allowedIps: ['127.0.0.1/32', '::1/128'], allowedDestinations: ['nolan@localhost'], allowedStanzaTypes: ['message'] },
-  { allowedIps: ['10.0.0.0/8'], allowedDestinations: [], allowedStanzaTypes: [], maxXmlDepth: 3 },
+  { allowedIps: [], allowedDestinations: [], allowedStanzaTypes: [], allowedSenders: null },
+  { allowedIps: ['127.0.0.1/32', '::1/128'], allowedDestinations: ['nolan@localhost'], allowedStanzaTypes: ['message'], allowedSenders: ['localhost'] },
+  { allowedIps: ['10.0.0.0/8'], allowedDestinations: [], allowedStanzaTypes: [], allowedSenders: [], maxXmlDepth: 3 },
 ];
 const compiled = POLICIES.map(compilePolicy);
 const ANSWER_STATUSES = new Set(Object.values(CATALOGUE).map((e) => e.status));

@@ -4,7 +4,7 @@ import { CATALOGUE, RestError, toAnswer } from '../../src/rest/errors.js';
 import { compilePolicy, handleRequest, looksLikeXml } from '../../src/rest/pipeline.js';
 import type { Action, HostPolicy, RestRequest } from '../../src/rest/types.js';
 
-const OPEN: HostPolicy = { allowedIps: [], allowedDestinations: [], allowedStanzaTypes: [] };
+const OPEN: HostPolicy = { allowedIps: [], allowedDestinations: [], allowedStanzaTypes: [], allowedSenders: null };
 const MESSAGE = "<message from='a@localhost' to='nolan@localhost' type='chat'><body>hi</body></message>";
 
 function request(body: string | Buffer, over: Partial<RestRequest> = {}): RestRequest {
@@ -116,6 +116,22 @@ describe('pipeline: handleRequest', () => {
     expect(run("<message from='a@localhost'/>", policy)).to.deep.equal(answer('REJECTED'));
   });
 
+  it('admits only the senders allowed_senders lists, answering 403 otherwise', () => {
+    const policy = { allowedSenders: ['localhost', 'bot@localhost'] };
+    for (const from of ['localhost', 'localhost/rest', 'LocalHost/x', 'bot@localhost', 'bot@localhost/r1']) {
+      expect(run(`<message from='${from}' to='nolan@localhost'/>`, policy).kind, from).to.equal('route');
+    }
+    for (const from of ['admin@localhost', 'admin@localhost/x', 'localhost.', 'bot@localhost.', 'other.localhost', '@localhost']) {
+      expect(run(`<iq type='set' id='1' from='${from}' to='localhost'><q xmlns='x'/></iq>`, policy), from).to.deep.equal({
+        kind: 'answer',
+        status: 403,
+        body: "Error: the stanza's 'from' is not in allowed_senders.",
+      });
+    }
+    expect(run("<presence from='admin@localhost'/>", { allowedSenders: null }).kind, 'all').to.equal('route');
+    expect(run("<presence from='localhost'/>", { allowedSenders: [] }), 'an empty list admits none').to.deep.equal(answer('SENDER_NOT_ALLOWED'));
+  });
+
   it('leaves elements that are not stanzas, from or not, to the XMPP codec in ejabberd', () => {
     expect(run('<foo/>')).to.deep.equal({ kind: 'route', stanza: { name: 'foo', attrs: [], children: [] } });
   });
@@ -126,7 +142,7 @@ describe('pipeline: handleRequest', () => {
 
   it('checks the stanza type before from, and from before the destination', () => {
     const reasons: string[] = [];
-    const policy = compilePolicy({ allowedIps: [], allowedDestinations: ['nolan@localhost'], allowedStanzaTypes: ['message'] });
+    const policy = compilePolicy({ allowedIps: [], allowedDestinations: ['nolan@localhost'], allowedStanzaTypes: ['message'], allowedSenders: null });
     const note = (e: unknown) => reasons.push((e as RestError).reason);
     handleRequest(request("<iq to='zed@localhost'/>"), policy, note);
     handleRequest(request("<iq from='a@b' to='zed@localhost'/>"), policy, note);
@@ -159,7 +175,7 @@ describe('pipeline: handleRequest', () => {
   });
 
   it('reports configuration entries that do not parse', () => {
-    const policy = compilePolicy({ allowedIps: ['bogus'], allowedDestinations: ['@x'], allowedStanzaTypes: [] });
+    const policy = compilePolicy({ allowedIps: ['bogus'], allowedDestinations: ['@x'], allowedStanzaTypes: [], allowedSenders: null });
     expect(policy.invalidEntries).to.deep.equal(['allowed_ips: bogus', 'allowed_destinations: @x']);
     expect(run(MESSAGE, { allowedIps: ['bogus'] })).to.deep.equal(answer('REJECTED'));
   });
