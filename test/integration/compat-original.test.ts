@@ -2,12 +2,16 @@
 // the same configuration and requests, each case answering alike or fixed as listed.
 import { expect } from 'chai';
 import { compare, SETUPS, type Row } from '../../scripts/compare-original';
+import { target } from '../../scripts/sandbox';
 
 describe('ours beside the original mod_rest, on the same configuration', function () {
   this.timeout(120_000);
   const rows = new Map<string, Row>();
 
-  before(async () => {
+  before(async function () {
+    // The original is Debian 12's ejabberd-mod-rest, a beam built for the host's ejabberd 23.01
+    // only: on a version-matrix chroot there is nothing to compare with.
+    if (!target.isHost) this.skip();
     for (const row of await compare()) rows.set(`${row.setup}/${row.name}`, row);
   });
 
