@@ -3,29 +3,23 @@
 # "N passed, N failed" (CI reads it). Called by `make test` and `make torture`, hence by .ci/run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-log_dir=$(mktemp -d)
-passed=0 failed=0 status=0
+# shellcheck source=scripts/tally.sh
+source scripts/tally.sh
 
 run_mocha() { # name, mocha args...
-  local name=$1; shift
-  echo "== $name"
-  timeout 900 npx mocha "$@" 2>&1 | tee "$log_dir/$name.log"
-  local rc=${PIPESTATUS[0]}
-  local p f
-  p=$(grep -Eo '^ +[0-9]+ passing' "$log_dir/$name.log" | grep -Eo '[0-9]+' | tail -1)
-  f=$(grep -Eo '^ +[0-9]+ failing' "$log_dir/$name.log" | grep -Eo '[0-9]+' | tail -1)
-  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
-  if [ "$rc" -ne 0 ]; then status=1; [ -z "$f" ] && failed=$((failed + 1)); fi
+  local name=$1
+  shift
+  tally_mocha "$name" 900 npx mocha "$@"
 }
 
 run_eunit() {
   echo "== eunit"
-  timeout 300 rebar3 eunit 2>&1 | tee "$log_dir/eunit.log"
+  timeout 300 rebar3 eunit 2>&1 | tee "$tally_dir/eunit.log"
   local rc=${PIPESTATUS[0]}
   local all p f
-  all=$(grep -Eo 'All [0-9]+ tests passed' "$log_dir/eunit.log" | grep -Eo '[0-9]+')
-  p=$(grep -Eo 'Passed: [0-9]+' "$log_dir/eunit.log" | grep -Eo '[0-9]+')
-  f=$(grep -Eo 'Failed: [0-9]+' "$log_dir/eunit.log" | grep -Eo '[0-9]+')
+  all=$(grep -Eo 'All [0-9]+ tests passed' "$tally_dir/eunit.log" | grep -Eo '[0-9]+')
+  p=$(grep -Eo 'Passed: [0-9]+' "$tally_dir/eunit.log" | grep -Eo '[0-9]+')
+  f=$(grep -Eo 'Failed: [0-9]+' "$tally_dir/eunit.log" | grep -Eo '[0-9]+')
   passed=$((passed + ${all:-${p:-0}})); failed=$((failed + ${f:-0}))
   if [ "$rc" -ne 0 ]; then status=1; [ -z "$f" ] && failed=$((failed + 1)); fi
 }
@@ -47,7 +41,4 @@ case "${1:-test}" in
   *) echo "usage: $0 [test|torture]" >&2; exit 2 ;;
 esac
 
-rm -rf "$log_dir"
-echo
-echo "$passed passed, $failed failed"
-[ "$status" -eq 0 ] && [ "$failed" -eq 0 ]
+tally_finish
