@@ -12,7 +12,7 @@ STAGE := _build/mod_rest
 WORKER_SOURCES := $(shell find src -name '*.ts') tsconfig.json
 ERL_SOURCES := $(wildcard erl/*.erl erl/*.app.src) rebar.config rebar.config.script
 
-.PHONY: help deps build dist install uninstall run test test-unit test-erl test-integration torture lint clean original compare bench
+.PHONY: help deps build dist install uninstall run test test-unit test-erl test-integration test-matrix torture lint clean original compare bench
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -98,6 +98,9 @@ test-erl: build ## EUnit tests of the Erlang stub
 
 test-integration: build original ## a real ejabberd, a real XMPP client
 	npx mocha --timeout 60000 'test/integration/**/*.test.ts'
+
+test-matrix: build original ## the integration suite on ejabberd 23.01 (this host), 24.12 and 26.07 (Debian chroots, built once; root)
+	scripts/matrix/test-matrix.sh
 
 torture: build original ## heavy runs, bounded: 100,000 inputs per parser property, 20 s of worker kills, 100,000 command names
 	scripts/test-all.sh torture
