@@ -156,9 +156,8 @@ carry_out({route, El}, _Host, IP, _Opts) ->
             %% The original's answer, kept for compatibility.
             answer(500, <<"Error: xmpp_codec">>)
     end;
-carry_out({command, Name, Args, Auth}, Host, _IP, Opts) ->
-    {Status, Body} = mod_rest_command:run(Host, Name, Args, Auth,
-                                          mod_rest_opt:access_commands(Opts)),
+carry_out({command, Name, Args, Auth}, Host, _IP, _Opts) ->
+    {Status, Body} = mod_rest_command:run(Host, Name, Args, Auth),
     answer(Status, Body);
 carry_out({answer, Status, Body}, _Host, _IP, _Opts)
   when is_integer(Status), Status >= 200, Status =< 599, is_binary(Body) ->
@@ -231,10 +230,12 @@ mod_opt_type(allowed_senders) ->
 mod_opt_type(allowed_stanza_types) ->
     econf:either(econf:enum([all]), econf:list(econf:enum([message, presence, iq])));
 mod_opt_type(access_commands) ->
-    econf:and_then(
-      econf:list(econf:map(econf:atom(),
-                           econf:either(econf:enum([all]), econf:list(econf:atom())))),
-      fun lists:append/1);
+    econf:either(
+      econf:enum([open]),
+      econf:and_then(
+        econf:list(econf:map(econf:atom(),
+                             econf:either(econf:enum([all]), econf:list(econf:atom())))),
+        fun lists:append/1));
 mod_opt_type(request_timeout) ->
     econf:timeout(second);
 mod_opt_type(max_in_flight) ->
@@ -255,7 +256,7 @@ mod_options(Host) ->
      %% The vhost itself (and its full JIDs, e.g. localhost/rest): never one of its users.
      {allowed_senders, [jid:make(Host)]},
      {allowed_stanza_types, all},
-     {access_commands, []},
+     {access_commands, mod_rest_command:default_access_commands()},
      {request_timeout, timer:seconds(5)},
      {max_in_flight, 512},
      {max_body_size, 20 * 1024 * 1024},
@@ -290,11 +291,15 @@ mod_doc() ->
             #{value => "all | [message | presence | iq]",
               desc => <<"Stanza element names accepted. Default: all.">>}},
            {access_commands,
-            #{value => "[{AccessName: all | [Command]}]",
-              desc => <<"When not empty, a command runs only for '--auth' credentials that "
-                        "ejabberd accepts and whose user an access rule listing that command "
-                        "allows. Default: [] (no restriction; '--auth' is still checked "
-                        "when given).">>}},
+            #{value => "open | [{AccessName: all | [Command]}]",
+              desc => <<"Who may run commands: a command runs only for '--auth' credentials "
+                        "that ejabberd accepts, of an account that an access rule listing that "
+                        "command allows, on every vhost involved (the Host header's, the "
+                        "account's, and any the arguments name). Default: "
+                        "[{configure: all}]: ejabberd's admins (the 'configure' rule) run "
+                        "every command, nobody else any. [] lets nobody run one. 'open' runs "
+                        "every command for every caller allowed_ips admits, with no "
+                        "credentials (the original's behaviour): 'stop', 'dump' included.">>}},
            {request_timeout,
             #{value => "timeout()",
               desc => <<"How long a request may wait for the worker before it is answered "

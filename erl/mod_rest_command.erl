@@ -19,7 +19,7 @@
 %%%----------------------------------------------------------------------
 -module(mod_rest_command).
 
--export([run/5]).
+-export([run/4, default_access_commands/0]).
 -export([rules_for/2, exit_status/1, arity_error/3, output_to_binary/2, suggest/2,
          characters_since/1, failure_answer/4, secrets/3, redact/2]).
 
@@ -28,26 +28,38 @@
 
 %% ejabberd_ctl's "latest API version": commands of every version are visible.
 -define(API_VERSION, 1000000).
+%% Without access_commands: the accounts ejabberd's `configure` access rule allows (its
+%% admins) may run every command; nobody else any.
+-define(DEFAULT_ACCESS_COMMANDS, [{configure, all}]).
+-define(NEEDS_AUTH,
+        <<"Error: send --auth USER HOST PASSWORD first: access_commands lets only some accounts run commands.">>).
 %% Command names are under 40 characters; "Did you mean" needs no more of a request's name.
 -define(SUGGESTION_PREFIX, 48).
 
 -type auth() :: none | {binary(), binary(), binary()}.
--type access_commands() :: [{atom(), all | [atom()]}].
+-type access_commands() :: open | [{atom(), all | [atom()]}].
+-export_type([access_commands/0]).
 
 %% Returns the HTTP status and body.
--spec run(binary(), binary(), [binary()], auth(), access_commands()) -> {pos_integer(), binary()}.
-run(Host, Name, Args, Auth, AccessCommands) ->
+-spec run(binary(), binary(), [binary()], auth()) -> {pos_integer(), binary()}.
+run(Host, Name, Args, Auth) ->
     try
         Caller = authenticate(Auth),
-        authorize(Host, Name, Caller, AccessCommands),
+        %% Before anything about the command is looked up: who may not run commands at all
+        %% learns nothing of them.
+        authorize(Name, Caller, request_vhosts(Host, Caller)),
         Command = known_command(Name),
         Format = check_arity(Name, Command, Args, Auth),
+        %% The strictest of every vhost involved: a Host header or an --auth vhost with an
+        %% open policy cannot act on a vhost whose policy is closed (security issue, item 6).
+        authorize(Name, Caller, named_vhosts(Format, Args)),
         execute(Name, Command, Args, Auth, secrets(Format, Args, Auth))
     catch throw:{refused, Status, Body} ->
             {Status, iolist_to_binary(Body)}
     end.
 
-%% A wrong password is refused whether or not access_commands is set.
+%% A wrong password is refused whatever access_commands says. So is --auth for an account of
+%% a vhost with anonymous login, where ejabberd accepts any password for any name.
 authenticate(none) ->
     none;
 authenticate({User, Server, Password}) ->
@@ -55,10 +67,11 @@ authenticate({User, Server, Password}) ->
     Valid = JID /= error andalso
         begin
             {LUser, LServer, _} = jid:tolower(JID),
-            try ejabberd_auth:check_password(LUser, <<>>, LServer, Password)
-            catch _:_ -> false   % e.g. a server ejabberd does not serve
-            end
-        end == true,
+            not anonymous_login(LServer) andalso
+                try ejabberd_auth:check_password(LUser, <<>>, LServer, Password)
+                catch _:_ -> false   % e.g. a server ejabberd does not serve
+                end == true
+        end,
     case Valid of
         true -> JID;
         false ->
@@ -67,23 +80,63 @@ authenticate({User, Server, Password}) ->
             throw({refused, 401, <<"Error: invalid --auth credentials.">>})
     end.
 
-authorize(_Host, _Name, _Caller, []) ->
+anonymous_login(LServer) ->
+    try lists:member(anonymous, ejabberd_option:auth_method(LServer))
+    catch _:_ -> false   % not a vhost: check_password refuses it
+    end.
+
+%% The vhosts whose access_commands apply before the command is known: the one the Host
+%% header chose, and the caller's own.
+request_vhosts(Host, none) -> [Host];
+request_vhosts(Host, Caller) ->
+    {_, Own, _} = jid:tolower(Caller),
+    lists:usort([Host, Own]).
+
+%% The served vhosts the command's arguments name (arguments called host, server, vhost...).
+-spec named_vhosts([{atom(), term()}], [binary()]) -> [binary()].
+named_vhosts(Format, Args) ->
+    Hosts = ejabberd_option:hosts(),
+    lists:usort([H || {{ArgName, _}, Arg} <- lists:zip(Format, Args),
+                      is_host_argument(ArgName),
+                      H <- [jid:nameprep(Arg)], H /= error, lists:member(H, Hosts)]).
+
+is_host_argument(ArgName) ->
+    Text = atom_to_binary(ArgName, utf8),
+    binary:match(Text, [<<"host">>, <<"server">>]) /= nomatch.
+
+%% Each vhost's access_commands must let Caller run Name.
+authorize(Name, Caller, VHosts) ->
+    lists:foreach(fun(VHost) -> authorize_on(Name, Caller, VHost, access_commands(VHost)) end,
+                  VHosts).
+
+%% A vhost where mod_rest does not run has the default policy.
+access_commands(VHost) ->
+    case gen_mod:is_loaded(VHost, mod_rest) of
+        true -> mod_rest_opt:access_commands(VHost);
+        false -> ?DEFAULT_ACCESS_COMMANDS
+    end.
+
+authorize_on(_Name, _Caller, _VHost, open) ->
     ok;
-authorize(_Host, _Name, none, _AccessCommands) ->
-    throw({refused, 401, <<"Error: access_commands is set: send --auth USER HOST PASSWORD first.">>});
-authorize(Host, Name, Caller, AccessCommands) ->
-    Allowed = lists:any(fun(Rule) -> acl:match_rule(Host, Rule, Caller) == allow end,
+authorize_on(_Name, none, _VHost, _AccessCommands) ->
+    throw({refused, 401, ?NEEDS_AUTH});
+authorize_on(Name, Caller, VHost, AccessCommands) ->
+    Allowed = lists:any(fun(Rule) -> acl:match_rule(VHost, Rule, Caller) == allow end,
                         rules_for(Name, AccessCommands)),
     case Allowed of
         true -> ok;
         false ->
-            ?INFO_MSG("mod_rest: ~ts may not run '~ts'", [jid:encode(Caller), Name]),
+            ?INFO_MSG("mod_rest: ~ts may not run '~ts' (access_commands of ~ts)",
+                      [jid:encode(Caller), Name, VHost]),
             throw({refused, 403, [<<"Error: ">>, jid:encode(Caller),
                                   <<" is not allowed to run '">>, Name, <<"'.">>]})
     end.
 
+-spec default_access_commands() -> access_commands().
+default_access_commands() -> ?DEFAULT_ACCESS_COMMANDS.
+
 %% The access rules that govern Name: those whose command list names it, or is `all`.
--spec rules_for(binary(), access_commands()) -> [atom()].
+-spec rules_for(binary(), [{atom(), all | [atom()]}]) -> [atom()].
 rules_for(Name, AccessCommands) ->
     Norm = normalise(Name),
     [Rule || {Rule, Commands} <- AccessCommands,

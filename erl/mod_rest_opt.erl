@@ -9,7 +9,7 @@
          allowed_stanza_types/1, max_body_size/1, max_in_flight/1, max_xml_depth/1,
          rate_limit_per_ip/1, request_timeout/1, worker_executable/1]).
 
--spec access_commands(gen_mod:opts() | binary()) -> [{atom(), all | [atom()]}].
+-spec access_commands(gen_mod:opts() | binary()) -> mod_rest_command:access_commands().
 access_commands(Opts) -> get(access_commands, Opts).
 
 -spec allowed_destinations(gen_mod:opts() | binary()) -> all | [jid:jid()].

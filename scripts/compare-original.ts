@@ -30,6 +30,8 @@ interface Case {
 interface Setup {
   name: string;
   modRest: Record<string, unknown>;
+  /** Options given to ours only, on top of modRest (those the original does not know). */
+  ours?: Record<string, unknown>;
   cases: Case[];
 }
 
@@ -38,8 +40,11 @@ const REJECTED = 'Error: REST request is rejected by service.';
 
 export const SETUPS: Setup[] = [
   {
+    // Commands without credentials are not ours by default (see 'shipped defaults'): here ours
+    // is opened as the README's migration note says, and must then answer as the original.
     name: 'open',
     modRest: { allowed_ips: ['127.0.0.1'] },
+    ours: { access_commands: 'open' },
     cases: [
       { name: 'a valid stanza', body: MSG('nolan@localhost'), expect: 'same' },
       { name: 'a valid stanza to /rest/', path: '/rest/', body: MSG('nolan@localhost'), expect: 'same' },
@@ -106,6 +111,28 @@ export const SETUPS: Setup[] = [
         body: '   ',
         expect: { defect: 'usage exit code 2 answered 200', status: 400, body: 'Error: no command given.' },
       },
+    ],
+  },
+  {
+    name: 'shipped defaults',
+    modRest: { allowed_ips: ['127.0.0.1'] },
+    cases: [
+      {
+        name: 'a command without --auth',
+        body: 'registered_users localhost',
+        expect: { defect: 'security: any local caller ran any command', status: 401 },
+      },
+      {
+        name: 'unregister without --auth',
+        body: 'unregister zed localhost',
+        expect: { defect: 'security: any local caller ran any command', status: 401 },
+      },
+      {
+        name: 'a stanza from a user',
+        body: '<message to="nolan@localhost" from="zed@localhost/x"><body>x</body></message>',
+        expect: { defect: '4: any from is routed', status: 403, body: "Error: the stanza's 'from' is not in allowed_senders." },
+      },
+      { name: 'a stanza from the vhost', body: MSG('nolan@localhost'), expect: 'same' },
     ],
   },
   {
@@ -220,7 +247,7 @@ async function startPair(setup: Setup, base: string): Promise<[Sandbox, Sandbox]
       c2sPort: await freePort(),
       httpPort: await freePort(),
       users: USERS,
-      modRest: setup.modRest,
+      modRest: which === 'ours' ? { ...setup.modRest, ...setup.ours } : setup.modRest,
       ...(which === 'original' ? { moduleTree: ORIGINAL_TREE } : {}),
     });
   const pair: [Sandbox, Sandbox] = [await make('original'), await make('ours')];

@@ -297,7 +297,7 @@ export class Sandbox {
       auth_password_format: 'plain',
       default_db: 'mnesia',
       acl: { admin: { user: ['admin@localhost'] }, loopback: { ip: ['127.0.0.0/8', '::1/128'] } },
-      access_rules: { restaccess: { allow: 'admin' }, local: { allow: 'all' } },
+      access_rules: { restaccess: { allow: 'admin' }, local: { allow: 'all' }, configure: { allow: 'admin' } },
       listen: [{ port: c2sPort, ip: '127.0.0.1', module: 'ejabberd_c2s', starttls_required: false }],
       // mod_rest itself is configured in modules/conf/mod_rest.yml (moduleConfig).
       modules: { mod_roster: {}, mod_disco: {}, mod_mam: { default: 'always' } },

@@ -37,7 +37,7 @@ describe('atoms', function () {
   this.timeout(900_000);
   let sb: Sandbox;
   before(async () => {
-    sb = await startSandbox('atoms', { distribution: true, users: [['nolan', 'pw']] });
+    sb = await startSandbox('atoms', { distribution: true, users: [['nolan', 'pw']], modRest: { access_commands: 'open' } });
   });
   after(async () => stopSandbox(sb));
 

@@ -11,6 +11,7 @@ const WRONG_PW = 'Wr0ng-pw-9c1d44e8';
 const BOB_PW = 'B0b-pw-2b7e15aa';
 const CAROL_PW = 'Car0l-pw-5d21c0fe';
 const DAN_PW = 'dan pw 3e8a61b4'; // has spaces: sent quoted
+const NEEDS_AUTH = 'Error: send --auth USER HOST PASSWORD first: access_commands lets only some accounts run commands.';
 const PASSWORDS = [ADMIN_PW, WRONG_PW, BOB_PW, CAROL_PW, DAN_PW, 'dan pw'];
 
 /** The modules the sandbox loads by default (its `modules` is replaced as a whole when given). */
@@ -27,7 +28,7 @@ function expectNoPasswordInLogs(sb: Sandbox): void {
   }
 }
 
-describe('mod_rest commands without access_commands', function () {
+describe('mod_rest commands with access_commands: open (no credentials needed, as the original)', function () {
   let sb: Sandbox | undefined;
   const server = (): Sandbox => sb!;
 
@@ -35,6 +36,7 @@ describe('mod_rest commands without access_commands', function () {
     sb = await startSandbox('commands', {
       // mod_admin_extra provides check_account and check_password.
       config: { modules: { ...DEFAULT_MODULES, mod_admin_extra: {} } },
+      modRest: { access_commands: 'open' },
       users: [
         ['admin', ADMIN_PW],
         ['alice', 'alice-pw-unused'],
@@ -227,7 +229,7 @@ describe('mod_rest commands with access_commands', function () {
 
   it('refuses a command without --auth with 401', async function () {
     const reply = await post(server(), 'registered_users localhost');
-    expect([reply.status, reply.body]).to.deep.equal([401, 'Error: access_commands is set: send --auth USER HOST PASSWORD first.']);
+    expect([reply.status, reply.body]).to.deep.equal([401, NEEDS_AUTH]);
   });
 
   it('refuses with 403 a user with a valid password whom the access rule does not allow, and runs nothing', async function () {

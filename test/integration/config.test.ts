@@ -14,7 +14,7 @@ describe('options', function () {
   describe('reload_config', () => {
     let sb: Sandbox;
     before(async () => {
-      sb = await startSandbox('reload', { users: [['nolan', 'pw'], ['zed', 'pw']], modRest: { allowed_destinations: ['nolan@localhost'] } });
+      sb = await startSandbox('reload', { users: [['nolan', 'pw'], ['zed', 'pw']], modRest: { allowed_destinations: ['nolan@localhost'], access_commands: 'open' } });
     });
     after(async () => stopSandbox(sb));
 

@@ -11,7 +11,7 @@ describe('X-Forwarded-For', function () {
   describe('from a peer that is not a trusted proxy', () => {
     let sb: Sandbox;
     before(async () => {
-      sb = await startSandbox('xff-untrusted', { modRest: { allowed_ips: ['10.1.2.3'] } });
+      sb = await startSandbox('xff-untrusted', { modRest: { allowed_ips: ['10.1.2.3'], access_commands: 'open' } });
     });
     after(async () => stopSandbox(sb));
 
@@ -25,7 +25,7 @@ describe('X-Forwarded-For', function () {
     let sb: Sandbox;
     before(async () => {
       sb = await startSandbox('xff-trusted', {
-        modRest: { allowed_ips: ['10.1.2.3'] },
+        modRest: { allowed_ips: ['10.1.2.3'], access_commands: 'open' },
         config: { trusted_proxies: ['127.0.0.1'] },
       });
     });

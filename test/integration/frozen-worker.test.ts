@@ -10,7 +10,7 @@ describe('a frozen worker', function () {
   let frozen: number | undefined;
 
   before(async () => {
-    sb = await startSandbox('frozen', { modRest: { request_timeout: '1 second' } });
+    sb = await startSandbox('frozen', { modRest: { request_timeout: '1 second', access_commands: 'open' } });
   });
   after(async () => {
     if (frozen !== undefined) {
@@ -60,7 +60,7 @@ describe('max_in_flight', function () {
   let paused: number | undefined;
 
   before(async () => {
-    sb = await startSandbox('in-flight', { modRest: { max_in_flight: 2, request_timeout: '10 seconds' } });
+    sb = await startSandbox('in-flight', { modRest: { max_in_flight: 2, request_timeout: '10 seconds', access_commands: 'open' } });
   });
   after(async () => {
     if (paused !== undefined) process.kill(paused, 'SIGCONT');

@@ -82,7 +82,7 @@ describe('mod_rest allowed_ips', function () {
   describe('with allowed_ips 10.0.0.0/8', function () {
     let sb: Sandbox | undefined;
     before(async function () {
-      sb = await startSandbox('ips', { modRest: { allowed_ips: ['10.0.0.0/8'] }, users: [['alice', 'alice-pw']] });
+      sb = await startSandbox('ips', { modRest: { allowed_ips: ['10.0.0.0/8'], access_commands: 'open' }, users: [['alice', 'alice-pw']] });
     });
     after(async function () {
       await stopSandbox(sb, suiteFailed(this));
@@ -124,7 +124,7 @@ describe('mod_rest allowed_ips', function () {
         let sb: Sandbox | undefined;
         before(async function () {
           if (!ipv6) this.skip(); // IPv6 loopback (::1) is not available on this machine
-          sb = await startSandbox('ips6', { httpIp: '::', modRest: { allowed_ips: [allowed] } });
+          sb = await startSandbox('ips6', { httpIp: '::', modRest: { allowed_ips: [allowed], access_commands: 'open' } });
         });
         after(async function () {
           await stopSandbox(sb, suiteFailed(this));

@@ -7,7 +7,7 @@ describe('rate_limit_per_ip', function () {
   this.timeout(60_000);
   let sb: Sandbox;
   before(async () => {
-    sb = await startSandbox('rate', { modRest: { rate_limit_per_ip: 5 } });
+    sb = await startSandbox('rate', { modRest: { rate_limit_per_ip: 5, access_commands: 'open' } });
   });
   after(async () => stopSandbox(sb));
 

@@ -28,6 +28,8 @@ describe('mod_rest stanzas (a real ejabberd and a real XMPP client)', function (
         ['bob', 'bob-pw'],
         ['admin', 'admin-pw'],
       ],
+      // Two tests probe the Host header with a command.
+      modRest: { access_commands: 'open' },
     });
     alice = await XmppUser.login(sb, 'alice', 'alice-pw', 'desk');
   });
