@@ -383,7 +383,7 @@ ejabberd is running with mod_rest on ${sandbox.restUrl} (c2s on 127.0.0.1:5222, 
 Accounts: admin@localhost / admin-password, demo@localhost / demo-password. State and logs: .run/
 Try, from another terminal:
 
-  curl -X POST -H 'Host: localhost' http://127.0.0.1:5285/rest -d 'registered_users localhost'
+  curl -X POST http://127.0.0.1:5285/rest -d '--auth admin localhost admin-password registered_users localhost'
   curl -X POST http://127.0.0.1:5285/rest -d '--auth admin localhost admin-password connected_users_number'
   curl -X POST http://127.0.0.1:5285/rest \\
        -d '<message to="demo@localhost" from="localhost/rest"><body>World</body></message>'
