@@ -70,7 +70,7 @@ dist: $(DIST)/mod_rest.tar.gz ## _build/dist/mod_rest/ (+ .tar.gz): a source pac
 # ext_mod compiles src/*.erl with ejabberd's own compiler and headers, then copies ebin, priv
 # and conf into $CONTRIB_MODULES_PATH/mod_rest. module_check wants COPYING and a README:
 # README.txt up to 24.x, README.md from 25.x, so the package has both.
-$(DIST)/mod_rest.tar.gz: $(STAGE)/.built $(wildcard erl/*.erl) README.md COPYING
+$(DIST)/mod_rest.tar.gz: $(STAGE)/.built $(wildcard erl/*.erl) README.md COPYING Makefile
 	rm -rf $(DIST) && mkdir -p $(DIST)/mod_rest/src
 	cp erl/*.erl $(DIST)/mod_rest/src/
 	cp -r $(STAGE)/priv $(STAGE)/conf $(STAGE)/mod_rest.spec README.md COPYING $(DIST)/mod_rest/
@@ -87,7 +87,7 @@ run: build ## run a local ejabberd with mod_rest on 127.0.0.1 (c2s 5222, HTTP 52
 	npx tsx scripts/sandbox.ts run
 
 # --- tests ---
-test: build original ## every test: TypeScript units, EUnit, integration against a real ejabberd
+test: build dist original ## every test: TypeScript units, EUnit, integration against a real ejabberd
 	scripts/test-all.sh
 
 test-unit: build ## mocha unit tests of the worker
@@ -96,10 +96,10 @@ test-unit: build ## mocha unit tests of the worker
 test-erl: build ## EUnit tests of the Erlang stub
 	rebar3 eunit
 
-test-integration: build original ## a real ejabberd, a real XMPP client
+test-integration: build dist original ## a real ejabberd, a real XMPP client
 	npx mocha --timeout 60000 'test/integration/**/*.test.ts'
 
-test-matrix: build original ## the integration suite on ejabberd 23.01 (this host), 24.12 and 26.07 (Debian chroots, built once; root)
+test-matrix: build dist original ## the integration suite on ejabberd 23.01 (this host), 24.12 and 26.07 (Debian chroots, built once; root)
 	scripts/matrix/test-matrix.sh
 
 torture: build original ## heavy runs, bounded: 100,000 inputs per parser property, 20 s of worker kills, 100,000 command names

@@ -5,7 +5,7 @@
 // ejabberd, or the one of a version-matrix chroot (`target`, below).
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '..');
@@ -138,6 +138,12 @@ export interface SandboxOptions {
   distribution?: boolean;
   /** Consider the node started once HTTP answers at all, even without a working worker. */
   httpOnly?: boolean;
+  /**
+   * false: start ejabberd without mod_rest (no module tree, no mod_rest.yml, so no HTTP
+   * listener) and consider it started once c2s accepts connections; a test then installs the
+   * module itself, e.g. with module_install. Default true.
+   */
+  installed?: boolean;
 }
 
 export class Sandbox {
@@ -169,11 +175,10 @@ export class Sandbox {
     const { dir } = this.options;
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
-    installModule(this.modulesPath, this.options.moduleTree);
+    const installed = this.options.installed ?? true;
+    if (installed) installModule(this.modulesPath, this.options.moduleTree);
     writeFileSync(path.join(dir, 'ejabberd.yml'), JSON.stringify(this.config(), null, 2));
-    // As an operator would: the module's own config file, overriding the one it ships with.
-    mkdirSync(path.join(this.modulesPath, 'conf'), { recursive: true });
-    writeFileSync(path.join(this.modulesPath, 'conf', 'mod_rest.yml'), JSON.stringify(this.moduleConfig(), null, 2));
+    if (installed) this.writeModuleConfig();
     const users = (this.options.users ?? []).map(([u, p]) => `{<<${erlString(u)}/utf8>>, <<"localhost">>, <<${erlString(p)}/utf8>>}.`);
     writeFileSync(path.join(dir, 'users.eterm'), users.join('\n') + '\n');
 
@@ -215,7 +220,30 @@ export class Sandbox {
     const exited = new Promise<never>((_, reject) =>
       this.node!.once('exit', (code) => reject(new Error(`ejabberd exited during start (code ${code}); see ${dir}`))),
     );
-    await Promise.race([this.waitUntilServing(), exited]);
+    await Promise.race([installed ? this.waitUntilServing() : this.waitUntilListening(this.options.c2sPort), exited]);
+  }
+
+  /** As an operator would: the module's own config file, which overrides the one it ships with. */
+  writeModuleConfig(): void {
+    mkdirSync(path.join(this.modulesPath, 'conf'), { recursive: true });
+    writeFileSync(path.join(this.modulesPath, 'conf', 'mod_rest.yml'), JSON.stringify(this.moduleConfig(), null, 2));
+  }
+
+  /** Until something accepts TCP connections on 127.0.0.1:port. */
+  async waitUntilListening(port: number, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const open = await new Promise<boolean>((resolve) => {
+        const socket = connect({ host: '127.0.0.1', port }, () => {
+          socket.destroy();
+          resolve(true);
+        });
+        socket.once('error', () => resolve(false));
+      });
+      if (open) return;
+      await sleep(100);
+    }
+    throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms; see ${this.options.dir}`);
   }
 
   /** Until GET /rest answers 200: the node, the listener, the module and its worker are all up. */
