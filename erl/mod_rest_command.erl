@@ -11,7 +11,7 @@
 %%% gets one line instead.
 %%%
 %%% Supported: ejabberd 23.01 to 26.07. What differs between them, and where it is handled:
-%%%   - 24.06: process2's text is characters, not UTF-8 bytes (output_to_binary/2);
+%%%   - 24.06: process2's text is mostly characters, no longer UTF-8 bytes (output_to_binary/1);
 %%%            commands tagged `internal` cannot be run from ejabberdctl (known_command/1).
 %%%   - 26.07: user-policy commands carry `user` and `host` in their own argument list, and
 %%%            --auth callers are checked against api_permissions per host (arity/3 asks
@@ -20,8 +20,8 @@
 -module(mod_rest_command).
 
 -export([run/4, default_access_commands/0]).
--export([rules_for/2, exit_status/1, arity_error/3, output_to_binary/2, suggest/2,
-         characters_since/1, failure_answer/4, secrets/3, redact/2]).
+-export([rules_for/2, exit_status/1, arity_error/3, output_to_binary/1, suggest/2,
+         failure_answer/4, secrets/3, redact/2]).
 
 -include("logger.hrl").
 -include("ejabberd_commands.hrl").
@@ -257,7 +257,7 @@ execute(Name, Command, Args, Auth, Secrets) ->
               end,
     ?DEBUG("mod_rest: running command '~ts' with ~B arguments", [Name, length(Args)]),
     {Text, Code} = ejabberd_ctl:process2(CtlArgs, []),
-    Output = output_to_binary(Text, characters_since(ejabberd_config:version())),
+    Output = output_to_binary(Text),
     case {Output, Code} of
         {<<>>, _} -> {exit_status(Code), integer_to_binary(Code)};
         {_, 0} -> {200, Output};
@@ -298,30 +298,25 @@ is_internal_failure(<<"Problem '", _/binary>>) -> true;
 is_internal_failure(<<C, _/binary>>) when C == ${; C == $[; C == $< -> true;
 is_internal_failure(_) -> false.
 
-%% Whether process2's text is characters (ejabberd 24.06 and later format with ~ts) rather
-%% than bytes, from ejabberd's version ("23.01-1", "24.12-3+deb13u2", "26.07", ...).
--spec characters_since(binary()) -> boolean().
-characters_since(Version) ->
-    case re:run(Version, <<"^([0-9]+)\\.([0-9]+)">>, [{capture, all_but_first, list}]) of
-        {match, [Year, Month]} -> {list_to_integer(Year), list_to_integer(Month)} >= {24, 6};
-        nomatch -> true   % a custom version string: assume a current ejabberd
-    end.
+%% The body is always UTF-8, but process2's text mixes two encodings, by ejabberd version and
+%% by command: UTF-8 bytes (what io_lib:format("~s") makes of a binary, as register's message
+%% does on every version, and every binary before 24.06) and characters (~ts: every binary
+%% result from 24.06, restuple texts). Each line is taken as bytes when it is valid UTF-8 as
+%% bytes, and as characters otherwise: exact, but for a line of Latin-1 characters that
+%% happens to spell valid UTF-8 ("Ã«"), which would be read as the character it encodes.
+-spec output_to_binary(iodata() | string()) -> binary().
+output_to_binary(Text) ->
+    Flat = lists:flatten(Text),
+    iolist_to_binary(lists:join($\n, [line_to_binary(L) || L <- string:split(Flat, "\n", all)])).
 
-%% The body is always UTF-8. Before 24.06 process2's text is mostly UTF-8 bytes (binaries
-%% are printed with binary_to_list) with some code points (restuple texts go through ~ts):
-%% a list that is valid UTF-8 as bytes is taken as bytes, anything else as characters.
-%% From 24.06 it is characters only.
--spec output_to_binary(iodata() | string(), boolean()) -> binary().
-output_to_binary(Text, true) ->
-    unicode:characters_to_binary(Text);
-output_to_binary(Text, false) ->
-    try iolist_to_binary(Text) of
+line_to_binary(Line) ->
+    try list_to_binary(Line) of
         Bytes ->
             case unicode:characters_to_binary(Bytes) of
                 Bytes -> Bytes;
-                _ -> unicode:characters_to_binary(Text)   % not UTF-8: Latin-1 code points
+                _ -> unicode:characters_to_binary(Line)   % Latin-1 characters, not UTF-8
             end
-    catch error:badarg -> unicode:characters_to_binary(Text)
+    catch error:badarg -> unicode:characters_to_binary(Line)   % characters beyond 255
     end.
 
 %% ejabberdctl's exit code as an HTTP status: 0 is success; anything else means the command

@@ -38,25 +38,18 @@ arity_error_test_() ->
 
 output_to_binary_test_() ->
     Zoe = <<"User zo\x{eb}@localhost successfully registered"/utf8>>,
-    [{"before 24.06: UTF-8 bytes, as process2 prints binaries, are kept as they are",
-      ?_assertEqual(Zoe, mod_rest_command:output_to_binary(binary_to_list(Zoe), false))},
-     {"before 24.06: Latin-1 code points (restuple texts go through ~ts) are encoded as UTF-8",
-      ?_assertEqual(Zoe, mod_rest_command:output_to_binary(unicode:characters_to_list(Zoe), false))},
-     {"before 24.06: code points beyond 255 are encoded as UTF-8",
-      ?_assertEqual(<<"j\x{f6}rg \x{263a}"/utf8>>, mod_rest_command:output_to_binary("j\x{f6}rg \x{263a}", false))},
-     {"from 24.06: characters, encoded as UTF-8 (zo\xeb is never sent as Latin-1)",
-      ?_assertEqual(<<"zo\x{eb}"/utf8>>, mod_rest_command:output_to_binary([$z, $o, 16#eb], true))},
+    [{"UTF-8 bytes (binaries printed with ~s, and before 24.06) are kept as they are",
+      ?_assertEqual(Zoe, mod_rest_command:output_to_binary(binary_to_list(Zoe)))},
+     {"characters (~ts, 24.06 and later) are encoded as UTF-8: zo\xeb never goes out as Latin-1",
+      ?_assertEqual(Zoe, mod_rest_command:output_to_binary(unicode:characters_to_list(Zoe)))},
+     {"code points beyond 255 are encoded as UTF-8",
+      ?_assertEqual(<<"j\x{f6}rg \x{263a}"/utf8>>, mod_rest_command:output_to_binary("j\x{f6}rg \x{263a}"))},
+     {"each line on its own: bytes on one, characters on the next",
+      ?_assertEqual(<<"zo\x{eb}\nzo\x{eb}\nplain"/utf8>>,
+                    mod_rest_command:output_to_binary(
+                      [binary_to_list(<<"zo\x{eb}"/utf8>>), "\n", [$z, $o, 16#eb], "\nplain"]))},
      {"deep lists are flattened",
-      ?_assertEqual(<<"a\nb">>, mod_rest_command:output_to_binary(["a", ["\n", "b"]], true))}].
-
-characters_since_test_() ->
-    [?_assertNot(mod_rest_command:characters_since(<<"23.01-1">>)),
-     ?_assertNot(mod_rest_command:characters_since(<<"24.02">>)),
-     ?_assert(mod_rest_command:characters_since(<<"24.06">>)),
-     ?_assert(mod_rest_command:characters_since(<<"24.12-3+deb13u2">>)),
-     ?_assert(mod_rest_command:characters_since(<<"26.07">>)),
-     {"a custom version string is taken as a current ejabberd",
-      ?_assert(mod_rest_command:characters_since(<<"my-build">>))}].
+      ?_assertEqual(<<"a\nb">>, mod_rest_command:output_to_binary(["a", ["\n", "b"]]))}].
 
 failure_answer_test_() ->
     Line = fun(Output) -> mod_rest_command:failure_answer(get_roster, Output, 1, [<<"s3cret">>]) end,
