@@ -21,7 +21,7 @@
 
 -export([run/4, default_access_commands/0]).
 -export([rules_for/2, exit_status/1, arity_error/3, output_to_binary/1, suggest/2,
-         failure_answer/4, secrets/3, redact/2]).
+         failure_answer/4, secrets/3, redact/2, quoted/1]).
 
 -include("logger.hrl").
 -include("ejabberd_commands.hrl").
@@ -33,6 +33,8 @@
 -define(DEFAULT_ACCESS_COMMANDS, [{configure, all}]).
 -define(NEEDS_AUTH,
         <<"Error: send --auth USER HOST PASSWORD first: access_commands lets only some accounts run commands.">>).
+%% Longest request string (in characters) a log line or an answer quotes.
+-define(QUOTED_CHARS, 64).
 %% Command names are under 40 characters; "Did you mean" needs no more of a request's name.
 -define(SUGGESTION_PREFIX, 48).
 
@@ -127,9 +129,9 @@ authorize_on(Name, Caller, VHost, AccessCommands) ->
         true -> ok;
         false ->
             ?INFO_MSG("mod_rest: ~ts may not run '~ts' (access_commands of ~ts)",
-                      [jid:encode(Caller), Name, VHost]),
+                      [quoted(jid:encode(Caller)), quoted(Name), VHost]),
             throw({refused, 403, [<<"Error: ">>, jid:encode(Caller),
-                                  <<" is not allowed to run '">>, Name, <<"'.">>]})
+                                  <<" is not allowed to run '">>, quoted(Name), <<"'.">>]})
     end.
 
 -spec default_access_commands() -> access_commands().
@@ -160,7 +162,7 @@ known_command(Name) ->
             Known = [C || {C, _, _} <- ejabberd_commands:list_commands(?API_VERSION)],
             Guess = suggest(Name, Known),
             throw({refused, 400, io_lib:format("Error: unknown command '~ts'. Did you mean '~ts'?",
-                                               [Name, Guess])})
+                                               [quoted(Name), Guess])})
     end.
 
 %% What ejabberd_commands:get_command_definition/2 answers: the highest version up to ours.
@@ -239,6 +241,22 @@ next_row(C, [D | T], [Diag, Up | Prev], [Left | _] = Acc) ->
     Cost = case C of D -> 0; _ -> 1 end,
     next_row(C, T, [Up | Prev], [min(min(Up, Left) + 1, Diag + Cost) | Acc]).
 
+%% A request's string as a log line or an answer may show it: control characters escaped (a
+%% name holding a line break cannot forge a log line of its own), and at most ?QUOTED_CHARS
+%% characters (a 10 MB name is not echoed back, nor formatted).
+-spec quoted(binary()) -> binary().
+quoted(Text) ->
+    %% string:slice reads only as far as it needs, however long Text is.
+    Head = string:slice(Text, 0, ?QUOTED_CHARS + 1),
+    Shown = case string:length(Head) > ?QUOTED_CHARS of
+                true -> [string:slice(Head, 0, ?QUOTED_CHARS), <<"...">>];
+                false -> Head
+            end,
+    << <<(escape(C))/binary>> || <<C/utf8>> <= unicode:characters_to_binary(Shown) >>.
+
+escape(C) when C < 32; C == 127 -> iolist_to_binary(io_lib:format("\\x~2.16.0b", [C]));
+escape(C) -> <<C/utf8>>.
+
 %% The same words ejabberdctl uses.
 -spec arity_error(binary(), non_neg_integer(), non_neg_integer()) -> ok | binary().
 arity_error(_Name, N, N) -> ok;
@@ -255,7 +273,7 @@ execute(Name, Command, Args, Auth, Secrets) ->
                   none -> Line;
                   {U, S, P} -> ["--auth" | [binary_to_list(X) || X <- [U, S, P]]] ++ Line
               end,
-    ?DEBUG("mod_rest: running command '~ts' with ~B arguments", [Name, length(Args)]),
+    ?DEBUG("mod_rest: running command '~ts' with ~B arguments", [quoted(Name), length(Args)]),
     {Text, Code} = ejabberd_ctl:process2(CtlArgs, []),
     Output = output_to_binary(Text),
     case {Output, Code} of

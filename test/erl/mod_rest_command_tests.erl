@@ -98,3 +98,18 @@ suggest_is_quick_on_a_long_name_test() ->
     Long = binary:copy(<<"q">>, 1 bsl 20),
     ?assertEqual(mod_rest_command:suggest(binary:part(Long, 0, 48), [status, stop]),
                  mod_rest_command:suggest(Long, [status, stop])).
+
+quoted_test_() ->
+    [{"a short name is shown as it is",
+      ?_assertEqual(<<"bogus_cmd">>, mod_rest_command:quoted(<<"bogus_cmd">>))},
+     {"line breaks and other control characters are escaped: no forged log line",
+      ?_assertEqual(<<"x\\x0a2026 [critical] y\\x0d\\x1b">>,
+                    mod_rest_command:quoted(<<"x\n2026 [critical] y\r\e">>))},
+     {"non-ASCII characters are kept",
+      ?_assertEqual(<<"sta\x{e9}tus"/utf8>>, mod_rest_command:quoted(<<"sta\x{e9}tus"/utf8>>))},
+     {"a long name is cut at 64 characters, wherever its bytes fall",
+      ?_assertEqual(<<"a", (binary:copy(<<"\x{e9}"/utf8>>, 63))/binary, "...">>,
+                    mod_rest_command:quoted(<<"a", (binary:copy(<<"\x{e9}"/utf8>>, 300))/binary>>))},
+     {"a long name is cut at 64 characters",
+      ?_assertEqual(<<(binary:copy(<<"\x{e9}"/utf8>>, 64))/binary, "..."/utf8>>,
+                    mod_rest_command:quoted(binary:copy(<<"\x{e9}"/utf8>>, 100000)))}].

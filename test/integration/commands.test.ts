@@ -173,7 +173,15 @@ describe('mod_rest commands with access_commands: open (no credentials needed, a
     const name = `zz${'q'.repeat(3998)}`;
     const reply = await post(server(), name);
     expect(reply.status).to.equal(400);
-    expect(reply.body).to.match(/^Error: unknown command 'zzq+'\. Did you mean '\w+'\?$/);
+    expect(reply.body).to.match(/^Error: unknown command 'zzq{62}\.\.\.'\. Did you mean '\w+'\?$/);
+  });
+
+  it('echoes at most 64 characters of a 10 MB unknown command name, quickly', async function () {
+    const started = Date.now();
+    const reply = await post(server(), `zz${'q'.repeat(10_000_000)}`);
+    expect(reply.status).to.equal(400);
+    expect(reply.body).to.match(/^Error: unknown command 'zzq{62}\.\.\.'\. Did you mean '\w+'\?$/);
+    expect(Date.now() - started, 'ms for the answer (the original echo took 6.5 s)').to.be.below(5_000);
   });
 
   it('answers every one of 2,000 distinct unknown command names with 400', async function () {
@@ -247,6 +255,15 @@ describe('mod_rest commands with access_commands', function () {
   it('runs a listed command for the admin with the right password', async function () {
     const reply = await post(server(), asAdmin('registered_users localhost'));
     expect([reply.status, reply.body]).to.deep.equal([200, 'admin\nbob']);
+  });
+
+  it('escapes a command name holding line breaks in its log line: no forged log line', async function () {
+    const forged = 'bogus\n2026-01-01 00:00:00.000000+00:00 [critical] forged-line-from-a-request';
+    const reply = await post(server(), `--auth bob localhost ${BOB_PW} "${forged}"`);
+    expect(reply.status).to.equal(403);
+    expect(reply.body).to.not.include('\n');
+    expect(await logEventually(server(), 'bogus\\x0a2026-01-01'), 'the refusal is logged, escaped').to.equal(true);
+    expect(server().log()).to.not.match(/^2026-01-01 00:00:00.000000\+00:00 \[critical\] forged-line/m);
   });
 
   it('refuses with 403 the admin running a command the rule does not list', async function () {
