@@ -156,9 +156,11 @@ carry_out({route, El}, _Host, IP, _Opts) ->
             %% The original's answer, kept for compatibility.
             answer(500, <<"Error: xmpp_codec">>)
     end;
-carry_out({command, Name, Args, Auth}, Host, _IP, _Opts) ->
-    {Status, Body} = mod_rest_command:run(Host, Name, Args, Auth),
-    answer(Status, Body);
+carry_out({command, Name, Args, Auth}, Host, IP, Opts) ->
+    case mod_rest_command:run(Host, Name, Args, Auth, {IP, mod_rest_opt:max_auth_failures(Opts)}) of
+        {429, Body} -> retry_later(429, Body, 60);
+        {Status, Body} -> answer(Status, Body)
+    end;
 carry_out({answer, Status, Body}, _Host, _IP, _Opts)
   when is_integer(Status), Status >= 200, Status =< 599, is_binary(Body) ->
     answer(Status, Body).
@@ -198,7 +200,11 @@ answer(Status, Body) ->
 
 %% Nothing was done: the client may send the same request again in a second.
 retry_later(Status, Body) ->
-    {Status, reason_phrase(Status), [{<<"Retry-After">>, <<"1">>} | ?HEADERS], Body}.
+    retry_later(Status, Body, 1).
+
+retry_later(Status, Body, Seconds) ->
+    {Status, reason_phrase(Status), [{<<"Retry-After">>, integer_to_binary(Seconds)} | ?HEADERS],
+     Body}.
 
 reason_phrase(200) -> <<"OK">>;
 reason_phrase(400) -> <<"Bad Request">>;
@@ -238,6 +244,8 @@ mod_opt_type(access_commands) ->
         fun lists:append/1));
 mod_opt_type(request_timeout) ->
     econf:timeout(second);
+mod_opt_type(max_auth_failures) ->
+    econf:pos_int();
 mod_opt_type(max_in_flight) ->
     econf:pos_int();
 mod_opt_type(max_body_size) ->
@@ -258,6 +266,7 @@ mod_options(Host) ->
      {allowed_stanza_types, all},
      {access_commands, mod_rest_command:default_access_commands()},
      {request_timeout, timer:seconds(5)},
+     {max_auth_failures, 10},
      {max_in_flight, 512},
      {max_body_size, 20 * 1024 * 1024},
      {max_xml_depth, 256},
@@ -304,6 +313,11 @@ mod_doc() ->
             #{value => "timeout()",
               desc => <<"How long a request may wait for the worker before it is answered "
                         "504. Default: 5 seconds.">>}},
+           {max_auth_failures,
+            #{value => "pos_integer()",
+              desc => <<"Failed '--auth' attempts a client IP may make in a minute; beyond "
+                        "that, '--auth' from it is answered 429 with Retry-After before any "
+                        "password is checked. Default: 10.">>}},
            {max_in_flight,
             #{value => "pos_integer()",
               desc => <<"How many requests may wait for the worker at once, node-wide; "

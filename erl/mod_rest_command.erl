@@ -19,7 +19,8 @@
 %%%----------------------------------------------------------------------
 -module(mod_rest_command).
 
--export([run/4, default_access_commands/0]).
+-export([run/5, default_access_commands/0]).
+-export_type([auth/0]).
 -export([rules_for/2, exit_status/1, arity_error/3, output_to_binary/1, suggest/2,
          failure_answer/4, secrets/3, redact/2, quoted/1]).
 
@@ -31,6 +32,8 @@
 %% Without access_commands: the accounts ejabberd's `configure` access rule allows (its
 %% admins) may run every command; nobody else any.
 -define(DEFAULT_ACCESS_COMMANDS, [{configure, all}]).
+-define(TOO_MANY_FAILURES,
+        <<"Error: too many failed --auth attempts from this address; try again in a minute.">>).
 -define(NEEDS_AUTH,
         <<"Error: send --auth USER HOST PASSWORD first: access_commands lets only some accounts run commands.">>).
 %% Longest request string (in characters) a log line or an answer quotes.
@@ -43,10 +46,12 @@
 -export_type([access_commands/0]).
 
 %% Returns the HTTP status and body.
--spec run(binary(), binary(), [binary()], auth()) -> {pos_integer(), binary()}.
-run(Host, Name, Args, Auth) ->
+%% Client: the client's IP and the most failed --auth attempts a minute it may make.
+-spec run(binary(), binary(), [binary()], auth(), {inet:ip_address(), pos_integer()}) ->
+          {pos_integer(), binary()}.
+run(Host, Name, Args, Auth, Client) ->
     try
-        Caller = authenticate(Auth),
+        Caller = authenticate(Auth, Client),
         %% Before anything about the command is looked up: who may not run commands at all
         %% learns nothing of them.
         authorize(Name, Caller, request_vhosts(Host, Caller)),
@@ -62,24 +67,44 @@ run(Host, Name, Args, Auth) ->
 
 %% A wrong password is refused whatever access_commands says. So is --auth for an account of
 %% a vhost with anonymous login, where ejabberd accepts any password for any name.
-authenticate(none) ->
+%% Failed attempts are counted per client IP: past MaxFailures a minute, --auth is refused
+%% (429) before any password is checked.
+authenticate(none, _Client) ->
     none;
-authenticate({User, Server, Password}) ->
+authenticate({User, Server, Password}, {IP, MaxFailures}) ->
+    Now = erlang:monotonic_time(millisecond),
+    case mod_rest_rate:auth_blocked(IP, MaxFailures, Now) of
+        true -> throw({refused, 429, ?TOO_MANY_FAILURES});
+        false -> ok
+    end,
     JID = jid:make(User, Server),
     Valid = JID /= error andalso
         begin
             {LUser, LServer, _} = jid:tolower(JID),
-            not anonymous_login(LServer) andalso
-                try ejabberd_auth:check_password(LUser, <<>>, LServer, Password)
-                catch _:_ -> false   % e.g. a server ejabberd does not serve
-                end == true
+            not anonymous_login(LServer) andalso check_password(LUser, LServer, Password)
         end,
     case Valid of
         true -> JID;
         false ->
-            %% Never the password, and not even the user name at info level: this is a probe.
-            ?INFO_MSG("mod_rest: --auth refused for a command", []),
+            mod_rest_rate:auth_failed(IP, Now),
+            %% Never the password.
+            ?INFO_MSG("mod_rest: --auth refused for ~ts@~ts from ~ts",
+                      [quoted(User), quoted(Server), inet:ntoa(IP)]),
             throw({refused, 401, <<"Error: invalid --auth credentials.">>})
+    end.
+
+%% An unknown user must not answer sooner than a wrong password: with SCRAM storage, checking
+%% a password costs a PBKDF2 run (ms), so an unknown user gets one of the same cost.
+check_password(LUser, LServer, Password) ->
+    try ejabberd_auth:check_password(LUser, <<>>, LServer, Password) of
+        true -> true;
+        _ ->
+            case ejabberd_option:auth_password_format(LServer) == scram andalso
+                not ejabberd_auth:user_exists(LUser, LServer) of
+                true -> _ = ejabberd_auth:password_to_scram(LServer, Password), false;
+                false -> false
+            end
+    catch _:_ -> false   % e.g. a server ejabberd does not serve
     end.
 
 anonymous_login(LServer) ->

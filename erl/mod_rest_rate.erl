@@ -9,7 +9,10 @@
 %%%----------------------------------------------------------------------
 -module(mod_rest_rate).
 
--export([new/0, check/3, sweep/1]).
+-export([new/0, check/3, sweep/1, auth_failed/2, auth_blocked/3]).
+
+%% Failed --auth attempts are counted per minute.
+-define(AUTH_WINDOW_MS, 60000).
 
 -define(TABLE, mod_rest_rate).
 
@@ -29,6 +32,27 @@ check(IP, Limit, NowMs) ->
         _ -> ok
     catch error:badarg -> ok    % no table (owner restarting): do not refuse for that
     end.
+
+%% Counts a failed --auth attempt from IP. The key ends with the second the window closes,
+%% so that sweep/1 drops it then, as it drops request windows.
+-spec auth_failed(inet:ip_address(), integer()) -> ok.
+auth_failed(IP, NowMs) ->
+    Key = auth_key(IP, NowMs),
+    try ets:update_counter(?TABLE, Key, 1, {Key, 0}), ok
+    catch error:badarg -> ok
+    end.
+
+%% Whether IP has used up its failed attempts of this minute.
+-spec auth_blocked(inet:ip_address(), pos_integer(), integer()) -> boolean().
+auth_blocked(IP, Limit, NowMs) ->
+    try ets:lookup(?TABLE, auth_key(IP, NowMs)) of
+        [{_, N}] -> N >= Limit;
+        [] -> false
+    catch error:badarg -> false
+    end.
+
+auth_key(IP, NowMs) ->
+    {{auth, IP}, (NowMs div ?AUTH_WINDOW_MS + 1) * (?AUTH_WINDOW_MS div 1000)}.
 
 %% Drops the windows that ended before the current one.
 -spec sweep(integer()) -> non_neg_integer().

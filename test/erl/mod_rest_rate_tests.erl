@@ -19,3 +19,19 @@ limit_test_() ->
               ?assertEqual(2, mod_rest_rate:sweep(6000)),                 % the two 5 s windows
               ?assertEqual([{{IP, 6}, 1}], ets:tab2list(mod_rest_rate))
       end).
+
+auth_failures_test_() ->
+    with_table(
+      fun() ->
+              IP = {192, 0, 2, 7},
+              Minute = 120000,
+              ?assertNot(mod_rest_rate:auth_blocked(IP, 2, Minute)),
+              mod_rest_rate:auth_failed(IP, Minute),
+              ?assertNot(mod_rest_rate:auth_blocked(IP, 2, Minute + 1000)),
+              mod_rest_rate:auth_failed(IP, Minute + 1000),
+              ?assert(mod_rest_rate:auth_blocked(IP, 2, Minute + 59999)),     % same minute
+              ?assertNot(mod_rest_rate:auth_blocked({192, 0, 2, 8}, 2, Minute)), % per IP
+              ?assertNot(mod_rest_rate:auth_blocked(IP, 2, Minute + 60000)),  % next minute
+              ?assertEqual(0, mod_rest_rate:sweep(Minute + 59999)),           % not over yet
+              ?assertEqual(1, mod_rest_rate:sweep(Minute + 61000))            % then swept
+      end).

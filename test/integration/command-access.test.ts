@@ -4,7 +4,7 @@
 // items 2, 6 and 7), against a real ejabberd with three vhosts.
 import { expect } from 'chai';
 import type { Sandbox } from '../../scripts/sandbox.js';
-import { post, startSandbox, stopSandbox, suiteFailed } from './support.js';
+import { logEventually, post, startSandbox, stopSandbox, suiteFailed } from './support.js';
 
 const ADMIN_PW = 'Adm1n-pw-41c7';
 const BOB_PW = 'B0b-pw-88d2';
@@ -79,5 +79,31 @@ describe('commands by default: only ejabberd admins, with --auth, on every vhost
       const reply = await post(sb!, `--auth admin anon.localhost ${pw} registered_users localhost`, { host: 'localhost' });
       expect([reply.status, reply.body], pw).to.deep.equal([401, BAD_CREDENTIALS]);
     }
+  });
+});
+
+describe('failed --auth attempts from one address (max_auth_failures)', function () {
+  let sb: Sandbox | undefined;
+  before(async function () {
+    sb = await startSandbox('auth-failures', { users: [['admin', ADMIN_PW]], modRest: { max_auth_failures: 3 } });
+  });
+  after(async function () {
+    await stopSandbox(sb, suiteFailed(this));
+  });
+
+  it('are answered 429 with Retry-After past the limit, even with the right password, and logged with IP and user', async function () {
+    const wrong = 'Wr0ng-pw-e5a1c3';
+    for (let i = 0; i < 3; i++) {
+      const reply = await post(sb!, `--auth admin localhost ${wrong} registered_users localhost`);
+      expect([reply.status, reply.body], `attempt ${i + 1}`).to.deep.equal([401, BAD_CREDENTIALS]);
+    }
+    const limited = await post(sb!, `--auth admin localhost ${ADMIN_PW} registered_users localhost`);
+    expect([limited.status, limited.body]).to.deep.equal([429, 'Error: too many failed --auth attempts from this address; try again in a minute.']);
+    expect(limited.headers['retry-after']).to.equal('60');
+    expect(await logEventually(sb!, '--auth refused for admin@localhost from 127.0.0.1')).to.equal(true);
+    expect(sb!.log()).to.not.include(wrong);
+    // Other requests from the address are served meanwhile.
+    const stanza = await post(sb!, '<message to="admin@localhost" from="localhost/rest"><body>x</body></message>');
+    expect([stanza.status, stanza.body]).to.deep.equal([200, 'Ok']);
   });
 });
