@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ORIGINAL_TREE, send } from './compare-original';
+import { benchAuthTiming } from './bench-auth';
 import { benchWorker } from './bench-worker';
 import { freePort, ROOT, Sandbox, sleep } from './sandbox';
 
@@ -234,7 +235,8 @@ async function startNode(which: Which, base: string): Promise<Node> {
     c2sPort: await freePort(),
     httpPort: await freePort(),
     users: [['receiver', 'receiver-pw']],
-    modRest: { allowed_ips: ['127.0.0.1'] },
+    // Ours runs commands without credentials, as the original does: the same work on both.
+    modRest: which === 'ours' ? { allowed_ips: ['127.0.0.1'], access_commands: 'open' } : { allowed_ips: ['127.0.0.1'] },
     // The module under test, not the archive: no mod_mam on either node.
     config: { modules: { mod_roster: {}, mod_disco: {} }, loglevel: 'warning' },
     ...(which === 'original' ? { moduleTree: ORIGINAL_TREE } : {}),
@@ -293,6 +295,7 @@ async function main(): Promise<void> {
     if (SOAK_SECONDS > 0) await soak(ours);
     await burst(ours);
     await benchWorker();
+    await benchAuthTiming(base);
   } finally {
     for (const n of nodes) {
       await n.receiver.stop().catch(() => undefined);
