@@ -16,7 +16,7 @@
 %% ejabberd_http handler
 -export([process/2]).
 %% Pure helpers, exported for the EUnit tests
--export([choose_host/3, port_error_answer/1, worker_policy/1]).
+-export([choose_host/3, port_error_answer/1, worker_policy/1, xff_trusted/3]).
 
 -include("logger.hrl").
 -include("ejabberd_http.hrl").
@@ -90,11 +90,14 @@ process(LocalPath, #request{} = Request) ->
             answer(500, <<"Error: internal error in mod_rest.">>)
     end.
 
-handle(LocalPath, #request{method = Method, data = Data, ip = {IP, _}, host = HttpHost}) ->
-    case choose_host(HttpHost, ejabberd_option:hosts(), fun(H) -> gen_mod:is_loaded(H, ?MODULE) end) of
-        undefined ->
+handle(LocalPath, #request{method = Method, data = Data, ip = {IP, _}, host = HttpHost} = Request) ->
+    case {choose_host(HttpHost, ejabberd_option:hosts(), fun(H) -> gen_mod:is_loaded(H, ?MODULE) end),
+          as_sent(Request)} of
+        {undefined, _} ->
             answer(503, <<"Error: mod_rest is not enabled on any virtual host.">>);
-        Host ->
+        {_, {refused, Status, Body}} ->
+            answer(Status, Body);
+        {Host, ok} ->
             %% One copy of the options out of ETS per request, not one per option.
             Opts = gen_mod:get_module_opts(Host, ?MODULE),
             Now = erlang:monotonic_time(millisecond),
@@ -107,6 +110,58 @@ handle(LocalPath, #request{method = Method, data = Data, ip = {IP, _}, host = Ht
                     %% Refused here, before it is copied into a frame.
                     answer(413, <<"Error: the body is larger than max_body_size.">>)
             end
+    end.
+
+%% Whether the request is what its client sent, before anything reads it (security issue,
+%% items 3 and 4). ejabberd_http hands over every byte it buffered, Content-Length or not: a
+%% longer body holds the start of the next request on the connection (someone else's, behind
+%% a pooling proxy). And it replaces the peer's address with the X-Forwarded-For client only
+%% when every proxy in the chain is trusted; otherwise it keeps the proxy's address, which
+%% must not be admitted in the client's stead.
+-spec as_sent(#request{}) -> ok | {refused, pos_integer(), binary()}.
+as_sent(#request{headers = Headers, data = Data} = Request) ->
+    case {[V || {'Content-Length', V} <- Headers], [V || {'X-Forwarded-For', V} <- Headers]} of
+        {[_, _ | _], _} ->
+            {refused, 400, <<"Error: the request has more than one Content-Length header.">>};
+        {[Length], _} when Length /= <<>>, byte_size(Data) > Request#request.length ->
+            {refused, 400, <<"Error: the body is longer than its Content-Length.">>};
+        {_, []} -> ok;
+        {_, [_, _ | _]} ->
+            {refused, 400, <<"Error: the request has more than one X-Forwarded-For header.">>};
+        {_, [Chain]} ->
+            case peer_address(Request) of
+                {ok, Peer} ->
+                    case xff_trusted(Chain, Peer, ejabberd_option:trusted_proxies()) of
+                        true -> ok;
+                        false -> {refused, 403, <<"Error: X-Forwarded-For is only accepted through trusted_proxies.">>}
+                    end;
+                error -> {refused, 400, <<"Error: the connection is gone.">>}
+            end
+    end.
+
+%% The TCP peer: #request.ip is already the X-Forwarded-For client when ejabberd trusted it.
+peer_address(#request{sockmod = gen_tcp, socket = Socket}) -> peername(inet:peername(Socket));
+peer_address(#request{sockmod = SockMod, socket = Socket}) -> peername(SockMod:peername(Socket)).
+
+peername({ok, {IP, _Port}}) -> {ok, IP};
+peername(_) -> error.
+
+%% ejabberd_http's own rule (analyze_ip_xff/2): the client named first is believed when every
+%% address after it, the TCP peer last, is a trusted proxy.
+-spec xff_trusted(binary(), inet:ip_address(), all | [{inet:ip_address(), 0..128}]) -> boolean().
+xff_trusted(Chain, Peer, Trusted) ->
+    case str:tokens(Chain, <<", ">>) of
+        [] -> false;
+        [_Client | Proxies] ->
+            lists:all(fun(Proxy) -> trusted_proxy(Proxy, Trusted) end,
+                      Proxies ++ [list_to_binary(inet:ntoa(Peer))])
+    end.
+
+trusted_proxy(_Address, all) -> true;
+trusted_proxy(Address, Masks) ->
+    case inet:parse_address(binary_to_list(Address)) of
+        {ok, IP} -> lists:any(fun({Mask, Len}) -> misc:match_ip_mask(IP, Mask, Len) end, Masks);
+        {error, _} -> false
     end.
 
 forward(LocalPath, Method, Data, IP, Host, Opts) ->

@@ -60,3 +60,20 @@ worker_policy_no_senders_test() ->
                  mod_rest:worker_policy(#{allowed_ips => all, allowed_destinations => all,
                                           allowed_stanza_types => all, max_xml_depth => 256,
                                           allowed_senders => []})).
+
+xff_trusted_test_() ->
+    Local = [{{127, 0, 0, 1}, 32}],
+    [{"a client behind a trusted proxy is believed",
+      ?_assert(mod_rest:xff_trusted(<<"10.1.2.3">>, {127, 0, 0, 1}, Local))},
+     {"a client's own header, forwarded by the trusted proxy, names an untrusted hop: refused",
+      ?_assertNot(mod_rest:xff_trusted(<<"1.1.1.1, 203.0.113.5">>, {127, 0, 0, 1}, Local))},
+     {"a peer that is not a trusted proxy is never believed",
+      ?_assertNot(mod_rest:xff_trusted(<<"10.1.2.3">>, {192, 0, 2, 9}, Local))},
+     {"no trusted_proxies: never",
+      ?_assertNot(mod_rest:xff_trusted(<<"10.1.2.3">>, {127, 0, 0, 1}, []))},
+     {"trusted_proxies: all",
+      ?_assert(mod_rest:xff_trusted(<<"10.1.2.3, 198.51.100.1">>, {192, 0, 2, 9}, all))},
+     {"an empty header",
+      ?_assertNot(mod_rest:xff_trusted(<<" , ">>, {127, 0, 0, 1}, Local))},
+     {"garbage as a hop is not trusted",
+      ?_assertNot(mod_rest:xff_trusted(<<"10.1.2.3, garbage">>, {127, 0, 0, 1}, Local))}].
