@@ -69,7 +69,9 @@ worker_policy(Opts) ->
                              all -> all;
                              Senders -> [jid:encode(jid:tolower(J)) || J <- Senders]
                          end,
-      max_xml_depth => mod_rest_opt:max_xml_depth(Opts)}.
+      max_xml_depth => mod_rest_opt:max_xml_depth(Opts),
+      max_xml_elements => mod_rest_opt:max_xml_elements(Opts),
+      max_command_args => mod_rest_opt:max_command_args(Opts)}.
 
 all_to_empty(all) -> [];
 all_to_empty(List) -> List.
@@ -305,6 +307,10 @@ mod_opt_type(max_in_flight) ->
     econf:pos_int();
 mod_opt_type(max_body_size) ->
     econf:pos_int();
+mod_opt_type(max_xml_elements) ->
+    econf:pos_int();
+mod_opt_type(max_command_args) ->
+    econf:pos_int();
 mod_opt_type(max_xml_depth) ->
     econf:pos_int();
 mod_opt_type(rate_limit_per_ip) ->
@@ -325,6 +331,8 @@ mod_options(Host) ->
      {max_in_flight, 512},
      {max_body_size, 20 * 1024 * 1024},
      {max_xml_depth, 256},
+     {max_xml_elements, 10000},
+     {max_command_args, 256},
      {rate_limit_per_ip, unlimited},
      {worker_executable, <<"node">>}].
 
@@ -383,6 +391,15 @@ mod_doc() ->
               desc => <<"Largest request body accepted, in bytes; larger ones are answered "
                         "413 before they reach the worker. Default: 20971520 (20 MiB, where "
                         "ejabberd_http itself stops).">>}},
+           {max_xml_elements,
+            #{value => "pos_integer()",
+              desc => <<"Most elements a stanza may hold; parsing stops past it and the "
+                        "request is answered 413. Default: 10000.">>}},
+           {max_command_args,
+            #{value => "pos_integer()",
+              desc => <<"Most arguments a command line may have (not counting the command "
+                        "and --auth); splitting stops past it and the request is answered "
+                        "413. Default: 256.">>}},
            {max_xml_depth,
             #{value => "pos_integer()",
               desc => <<"Deepest element nesting accepted in a stanza; deeper ones are "

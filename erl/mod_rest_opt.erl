@@ -6,7 +6,8 @@
 -module(mod_rest_opt).
 
 -export([access_commands/1, allowed_destinations/1, allowed_ips/1, allowed_senders/1,
-         allowed_stanza_types/1, max_auth_failures/1, max_body_size/1, max_in_flight/1, max_xml_depth/1,
+         allowed_stanza_types/1, max_auth_failures/1, max_body_size/1, max_command_args/1,
+         max_in_flight/1, max_xml_depth/1, max_xml_elements/1,
          rate_limit_per_ip/1, request_timeout/1, worker_executable/1]).
 
 -spec access_commands(gen_mod:opts() | binary()) -> mod_rest_command:access_commands().
@@ -26,6 +27,12 @@ allowed_stanza_types(Opts) -> get(allowed_stanza_types, Opts).
 
 -spec max_body_size(gen_mod:opts() | binary()) -> pos_integer().
 max_body_size(Opts) -> get(max_body_size, Opts).
+
+-spec max_xml_elements(gen_mod:opts() | binary()) -> pos_integer().
+max_xml_elements(Opts) -> get(max_xml_elements, Opts).
+
+-spec max_command_args(gen_mod:opts() | binary()) -> pos_integer().
+max_command_args(Opts) -> get(max_command_args, Opts).
 
 -spec max_xml_depth(gen_mod:opts() | binary()) -> pos_integer().
 max_xml_depth(Opts) -> get(max_xml_depth, Opts).

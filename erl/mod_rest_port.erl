@@ -16,7 +16,9 @@
 %%%            allowed_destinations => [Jid],     {reply, Id, Action}      one per request
 %%%            allowed_stanza_types => [Name],      Action = {route, #xmlel{}}
 %%%            allowed_senders => all | [Jid],
-%%%            max_xml_depth => N}}
+%%%            max_xml_depth => N,
+%%%            max_xml_elements => N,
+%%%            max_command_args => N}}
 %%%   {forget, Host}                                       | {command, Name, [Arg], Auth}
 %%%   {log_level, debug|info|warning|error}                | {answer, Status, Body}
 %%%   {request, Id, #{method, path, body,           Auth = none | {User, Server, Password}

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { ORIGINAL_TREE, send } from './compare-original';
 import { benchAuthTiming } from './bench-auth';
+import { benchHeadOfLine } from './bench-hol';
 import { benchWorker } from './bench-worker';
 import { freePort, ROOT, Sandbox, sleep } from './sandbox';
 
@@ -296,6 +297,7 @@ async function main(): Promise<void> {
     await burst(ours);
     await benchWorker();
     await benchAuthTiming(base);
+    await benchHeadOfLine(base);
   } finally {
     for (const n of nodes) {
       await n.receiver.stop().catch(() => undefined);

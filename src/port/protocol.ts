@@ -6,7 +6,9 @@
 //            allowed_destinations => [Bin],         {reply, Id, Action}          one per request
 //            allowed_stanza_types => [Bin],           Action = {route, Xmlel}
 //            allowed_senders => all | [Bin],
-//            max_xml_depth => Int}}
+//            max_xml_depth => Int,
+//            max_xml_elements => Int,
+//            max_command_args => Int}}
 //   {forget, Host}                                         | {command, Name, [Arg], Auth}
 //   {log_level, Level}                                     | {answer, Status, Body}
 //   {request, Id, #{method, path, body, ip, host}}   Auth = none | {User, Server, Password}
@@ -100,6 +102,8 @@ function parsePolicy(m: TermMap, host: string): HostPolicy {
     allowedSenders: senders(m, host),
     // Optional, so that a config frame of an older stub still reads.
     ...(m.has('max_xml_depth') ? { maxXmlDepth: positive(m.get('max_xml_depth')) } : {}),
+    ...(m.has('max_xml_elements') ? { maxXmlElements: positive(m.get('max_xml_elements')) } : {}),
+    ...(m.has('max_command_args') ? { maxCommandArgs: positive(m.get('max_command_args')) } : {}),
   };
 }
 

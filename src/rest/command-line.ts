@@ -6,10 +6,13 @@
 //   2. An empty quoted argument `""` is an empty-string argument; the original dropped it silently,
 //      shifting every argument after it into the wrong place.
 
-import { badAuthSyntax, badUtf8Command, emptyCommand } from './errors.js';
+import { badAuthSyntax, badUtf8Command, emptyCommand, tooManyArguments } from './errors.js';
 import type { Action } from './types.js';
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** ejabberd's commands take at most a dozen arguments; --auth adds four. */
+export const MAX_COMMAND_ARGS = 256;
 
 const isSeparator = (c: string | undefined): boolean => c === ' ' || c === '\t' || c === '\r' || c === '\n';
 
@@ -23,13 +26,14 @@ const isSeparator = (c: string | undefined): boolean => c === ' ' || c === '\t' 
  *   end of the line yields no argument.
  * - A `"` inside an unquoted argument is an ordinary character.
  */
-export function splitCommandLine(line: string): string[] {
+export function splitCommandLine(line: string, maxWords = Infinity): string[] {
   const args: string[] = [];
   const n = line.length;
   let i = 0;
   while (i < n) {
     while (i < n && isSeparator(line[i])) i++;
     if (i >= n) break;
+    if (args.length >= maxWords) throw tooManyArguments(); // splitting stops here, however long the line
 
     const open = line[i] === '"' ? 1 : line[i] === '\\' && line[i + 1] === '"' ? 2 : 0;
     if (open === 0) {
@@ -69,7 +73,7 @@ export function splitCommandLine(line: string): string[] {
  * Turn a command body into a command action: `[--auth USER HOST PASSWORD] COMMAND [ARG...]`.
  * Throws a RestError (BAD_UTF8_COMMAND, EMPTY_COMMAND or BAD_AUTH_SYNTAX).
  */
-export function parseCommand(body: Buffer): Action {
+export function parseCommand(body: Buffer, maxArgs = MAX_COMMAND_ARGS): Action {
   let line: string;
   try {
     line = UTF8.decode(body); // also drops a leading BOM
@@ -77,7 +81,9 @@ export function parseCommand(body: Buffer): Action {
     throw badUtf8Command(cause);
   }
 
-  const words = splitCommandLine(line);
+  // The name, and --auth USER HOST PASSWORD, are words beyond the arguments.
+  const words = splitCommandLine(line, maxArgs + 5);
+  if (words.length > maxArgs + (words[0] === '--auth' ? 5 : 1)) throw tooManyArguments();
   if (words.length === 0) throw emptyCommand();
 
   if (words[0] === '--auth') {

@@ -13,7 +13,9 @@ export type RestErrorCode =
   | 'SENDER_NOT_ALLOWED'
   | 'BAD_UTF8_COMMAND'
   | 'EMPTY_COMMAND'
-  | 'BAD_AUTH_SYNTAX';
+  | 'BAD_AUTH_SYNTAX'
+  | 'TOO_MANY_ELEMENTS'
+  | 'TOO_MANY_ARGUMENTS';
 
 export interface CatalogueEntry {
   readonly status: number;
@@ -32,6 +34,9 @@ export const CATALOGUE: Readonly<Record<RestErrorCode, CatalogueEntry>> = Object
   BAD_UTF8_COMMAND: { status: 400, body: 'Error: the command line is not valid UTF-8.' },
   EMPTY_COMMAND: { status: 400, body: 'Error: no command given.' },
   BAD_AUTH_SYNTAX: { status: 400, body: 'Error: --auth needs USER HOST PASSWORD before the command.' },
+  // Work bounds: one client's huge request must not stall everyone else's (parsing stops there).
+  TOO_MANY_ELEMENTS: { status: 413, body: 'Error: the stanza has more elements than max_xml_elements.' },
+  TOO_MANY_ARGUMENTS: { status: 413, body: 'Error: the command line has more arguments than max_command_args.' },
 });
 
 /** The answer to anything that is not a RestError: a defect in the worker, never the client's fault. */
@@ -90,6 +95,8 @@ export const badUtf8Command = (cause?: unknown): RestError =>
   new RestError('BAD_UTF8_COMMAND', undefined, cause === undefined ? undefined : { cause });
 export const emptyCommand = (): RestError => new RestError('EMPTY_COMMAND');
 export const badAuthSyntax = (): RestError => new RestError('BAD_AUTH_SYNTAX');
+export const tooManyElements = (): RestError => new RestError('TOO_MANY_ELEMENTS');
+export const tooManyArguments = (): RestError => new RestError('TOO_MANY_ARGUMENTS');
 
 /** Turn anything thrown into the HTTP answer for it: a RestError keeps its own, anything else is 500. */
 export function toAnswer(err: unknown): Action {

@@ -9,7 +9,8 @@ import { compileIpPolicy, type IpMatcher } from './access.js';
 import { parseCommand } from './command-line.js';
 import { noFrom, notPost, rejected, senderNotAllowed, toAnswer } from './errors.js';
 import { compileJidPolicy, type JidMatcher } from './jid.js';
-import { MAX_XML_DEPTH, parseStanza } from './stanza.js';
+import { MAX_COMMAND_ARGS } from './command-line.js';
+import { MAX_XML_DEPTH, MAX_XML_ELEMENTS, parseStanza } from './stanza.js';
 import type { Action, HostPolicy, RestRequest } from './types.js';
 
 /** A HostPolicy compiled once per configuration change, consulted per request. */
@@ -24,6 +25,8 @@ export interface CompiledPolicy {
   /** Configuration entries that did not parse and so admit nothing (for the caller to log). */
   readonly invalidEntries: readonly string[];
   readonly maxXmlDepth: number;
+  readonly maxXmlElements: number;
+  readonly maxCommandArgs: number;
 }
 
 export function compilePolicy(p: HostPolicy): CompiledPolicy {
@@ -39,6 +42,8 @@ export function compilePolicy(p: HostPolicy): CompiledPolicy {
     stanzaTypes: p.allowedStanzaTypes.length === 0 ? null : new Set(p.allowedStanzaTypes),
     invalidEntries,
     maxXmlDepth: p.maxXmlDepth ?? MAX_XML_DEPTH,
+    maxXmlElements: p.maxXmlElements ?? MAX_XML_ELEMENTS,
+    maxCommandArgs: p.maxCommandArgs ?? MAX_COMMAND_ARGS,
   };
 }
 
@@ -72,9 +77,9 @@ export function handleRequest(
   try {
     if (req.method !== 'POST' || req.path.length > 0) throw notPost();
     if (!policy.ipAllowed(req.ip)) throw rejected('ip not allowed');
-    if (!looksLikeXml(req.body)) return parseCommand(req.body);
+    if (!looksLikeXml(req.body)) return parseCommand(req.body, policy.maxCommandArgs);
 
-    const stanza = parseStanza(req.body, policy.maxXmlDepth);
+    const stanza = parseStanza(req.body, policy.maxXmlDepth, policy.maxXmlElements);
     let from: string | undefined;
     let to: string | undefined;
     for (const [name, value] of stanza.attrs) {

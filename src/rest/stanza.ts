@@ -7,11 +7,13 @@
 // events and its depth is capped while parsing, so nothing ever recurses over client input.
 
 import { SaxesParser } from 'saxes';
-import { rejected, type RejectReason } from './errors.js';
+import { rejected, tooManyElements, type RejectReason } from './errors.js';
 import type { XmlElement } from './types.js';
 
 /** Real stanzas nest ~20 deep; deeper trees are attacks and would overflow recursive encoders/decoders downstream. */
 export const MAX_XML_DEPTH = 256;
+/** Real stanzas hold tens of elements, a big MAM page or data form a few thousand. */
+export const MAX_XML_ELEMENTS = 10_000;
 
 /** Fatal: invalid UTF-8 throws instead of becoming U+FFFD (RFC 6120 §11.6). Stateless when not streaming. */
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -36,14 +38,14 @@ function reasonOf(err: Error): RejectReason {
  * Parse a body holding exactly one XML element (optionally preceded by an XML declaration and
  * whitespace). Throws a RestError (REJECTED) on anything else, with the reason in `reason`.
  */
-export function parseStanza(body: Buffer, maxDepth: number): XmlElement {
+export function parseStanza(body: Buffer, maxDepth: number, maxElements = MAX_XML_ELEMENTS): XmlElement {
   let text: string;
   try {
     text = UTF8.decode(body); // also drops a leading BOM
   } catch (cause) {
     throw rejected('invalid utf-8', cause);
   }
-  return TreeBuilder.shared().parse(text, maxDepth);
+  return TreeBuilder.shared().parse(text, maxDepth, maxElements);
 }
 
 /**
@@ -64,6 +66,7 @@ class TreeBuilder {
   private stack: XmlElement[] = [];
   private root: XmlElement | null = null;
   private maxDepth = MAX_XML_DEPTH;
+  private elementsLeft = MAX_XML_ELEMENTS;
 
   private constructor() {
     const parser = this.parser;
@@ -87,10 +90,11 @@ class TreeBuilder {
     // Comments have no 'comment' listener: they are dropped.
   }
 
-  parse(text: string, maxDepth: number): XmlElement {
+  parse(text: string, maxDepth: number, maxElements: number): XmlElement {
     this.stack = [];
     this.root = null;
     this.maxDepth = maxDepth;
+    this.elementsLeft = maxElements;
     try {
       this.parser.write(text).close();
     } catch (err) {
@@ -110,6 +114,7 @@ class TreeBuilder {
     const stack = this.stack;
     if (stack.length === 0 && this.root !== null) throw rejected('multiple roots');
     if (stack.length >= this.maxDepth) throw rejected('too deep');
+    if (--this.elementsLeft < 0) throw tooManyElements();
     // Object key order is insertion order for non-integer keys, and XML names never look like
     // integers, so this is document order. saxes already rejected duplicate attributes.
     const el: XmlElement = { name, attrs: Object.entries(attributes), children: [] };

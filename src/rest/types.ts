@@ -32,6 +32,10 @@ export interface HostPolicy {
   allowedSenders: string[] | null;
   /** Deepest element nesting accepted (option max_xml_depth); MAX_XML_DEPTH when absent. */
   maxXmlDepth?: number;
+  /** Most elements a stanza may hold (option max_xml_elements); MAX_XML_ELEMENTS when absent. */
+  maxXmlElements?: number;
+  /** Most arguments a command line may have (option max_command_args); MAX_COMMAND_ARGS when absent. */
+  maxCommandArgs?: number;
 }
 
 /** An XML element as ejabberd's `#xmlel{}` holds it: attributes in document order, xmlns kept as an attribute. */

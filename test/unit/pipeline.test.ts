@@ -180,3 +180,36 @@ describe('pipeline: handleRequest', () => {
     expect(run(MESSAGE, { allowedIps: ['bogus'] })).to.deep.equal(answer('REJECTED'));
   });
 });
+
+describe('pipeline: work bounds (max_xml_elements, max_command_args)', () => {
+  const policy = (p: Partial<HostPolicy>) => compilePolicy({ ...OPEN, ...p });
+  const req = (body: string) => request(body);
+
+  it('answers 413 past max_xml_elements, counting the root, and takes exactly that many', () => {
+    const stanza = (n: number) => `<message from='localhost'>${'<a/>'.repeat(n - 1)}</message>`;
+    expect(handleRequest(req(stanza(5)), policy({ maxXmlElements: 5 })).kind).to.equal('route');
+    expect(handleRequest(req(stanza(6)), policy({ maxXmlElements: 5 }))).to.deep.equal({
+      kind: 'answer',
+      status: 413,
+      body: 'Error: the stanza has more elements than max_xml_elements.',
+    });
+  });
+
+  it('answers 413 past max_command_args, not counting the name or --auth', () => {
+    const args = (n: number) => Array.from({ length: n }, (_, i) => `a${i}`).join(' ');
+    expect(handleRequest(req(`cmd ${args(3)}`), policy({ maxCommandArgs: 3 })).kind).to.equal('command');
+    expect(handleRequest(req(`--auth u h p cmd ${args(3)}`), policy({ maxCommandArgs: 3 })).kind).to.equal('command');
+    for (const body of [`cmd ${args(4)}`, `--auth u h p cmd ${args(4)}`]) {
+      expect(handleRequest(req(body), policy({ maxCommandArgs: 3 })), body).to.deep.equal({
+        kind: 'answer',
+        status: 413,
+        body: 'Error: the command line has more arguments than max_command_args.',
+      });
+    }
+  });
+
+  it('stops splitting at the bound: ten million arguments cost no more than a few hundred', () => {
+    const huge = `registered_users ${'x '.repeat(10_000_000)}`;
+    expect(handleRequest(req(huge), policy({})).kind).to.equal('answer');
+  });
+});
