@@ -61,6 +61,8 @@
 -define(HELLO_TIMEOUT, 10000).
 -define(RATE_SWEEP_INTERVAL, 2000).
 -define(BATCH_FRAMES, 64).
+%% Replies at least this big make the owner hibernate once handled, which frees its heap.
+-define(BIG_FRAME, 1024 * 1024).
 -define(BATCH_BYTES, 256 * 1024).
 %% Let the port queue this much before port_command(nosuspend) answers busy (OTP 25+).
 %% Request bodies can be 20 MiB, so the default (8 KiB-ish) limits would refuse them; and
@@ -177,6 +179,13 @@ handle_cast(_Msg, State) ->
 
 handle_info({Port, {data, Frame}}, #state{port = Port} = State) ->
     try binary_to_term(Frame, [safe]) of
+        Term when byte_size(Frame) >= ?BIG_FRAME ->
+            %% A big reply (a 20 MiB stanza) grew this process's heap: give it back at once
+            %% rather than keep it until the next full sweep (security issue, item 5).
+            case handle_frame(Term, State) of
+                {noreply, State1} -> {noreply, State1, hibernate};
+                Other -> Other
+            end;
         Term -> handle_frame(Term, State)
     catch error:badarg ->
             ?ERROR_MSG("mod_rest: the worker sent an unreadable frame; restarting it", []),

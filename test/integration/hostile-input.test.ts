@@ -60,12 +60,14 @@ const CASES: HostileCase[] = [
   { name: 'a Unicode JID', body: () => `<message from="localhost/ресурс" to="ünïcødé@localhost"><body>☃</body></message>`, status: 200, bodyIs: 'Ok' },
   { name: 'a 19 MiB stanza', body: () => `${MSG_OPEN}<body>${'z'.repeat(19 << 20)}</body></message>`, status: 200, bodyIs: 'Ok' },
   { name: 'a 1 MiB command argument', body: () => `registered_users ${'a'.repeat(1 << 20)}`, status: 422, bodyIs: 'Error: "Unknown virtual host"' },
-  { name: '10,000 command arguments', body: () => `registered_users ${'x '.repeat(10_000)}`, status: 400, bodyStarts: "Error: the command 'registered_users' requires 9999 less argument" },
+  { name: '10,000 command arguments', body: () => `registered_users ${'x '.repeat(10_000)}`, status: 413, bodyIs: 'Error: the command line has more arguments than max_command_args.' },
+  { name: '256 command arguments', body: () => `registered_users ${'x '.repeat(256)}`, status: 400, bodyStarts: "Error: the command 'registered_users' requires 255 less argument" },
+  { name: '250,000 elements', body: () => `${MSG_OPEN}${'<a/>'.repeat(250_000)}</message>`, status: 413, bodyIs: 'Error: the stanza has more elements than max_xml_elements.' },
   { name: 'shell metacharacters', body: () => 'registered_users "localhost; rm -rf / #" $(reboot) `id` | cat', status: 400, bodyStarts: "Error: the command 'registered_users' requires" },
   // Passed to the command as a literal host name: no shell ever sees it.
   { name: 'shell metacharacters in one argument', body: () => 'registered_users "$(touch /tmp/mod_rest-pwned)"', status: 422, bodyIs: 'Error: "Unknown virtual host"' },
   { name: 'a random command name', body: () => `zz_${randomBytes(8).toString('hex')}`, status: 400, bodyStarts: "Error: unknown command 'zz_" },
-  { name: 'X-Forwarded-For from an untrusted peer', body: () => 'connected_users_number', headers: { 'X-Forwarded-For': '10.0.0.1' }, status: 200, bodyIs: '0' },
+  { name: 'X-Forwarded-For from an untrusted peer', body: () => 'connected_users_number', headers: { 'X-Forwarded-For': '10.0.0.1' }, status: 403, bodyIs: 'Error: X-Forwarded-For is only accepted through trusted_proxies.' },
   { name: 'OPTIONS', method: 'OPTIONS', body: () => '', status: 200, bodyIs: 'Try POSTing a stanza.' },
   { name: 'DELETE', method: 'DELETE', body: () => '', status: 200, bodyIs: 'Try POSTing a stanza.' },
   { name: 'PUT with a stanza', method: 'PUT', body: () => `${MSG_OPEN}</message>`, status: 200, bodyIs: 'Try POSTing a stanza.' },
@@ -115,5 +117,17 @@ describe('a corpus of hostile input', function () {
     expect(sb.workerPids()).to.have.length(1);
     expect((await post(sb, `${MSG_OPEN}<body>still here</body></message>`)).status).to.equal(200);
     expect(existsSync('/tmp/mod_rest-pwned'), 'a shell ran an argument').to.equal(false);
+  });
+
+  it("leaves the port owner's heap small after a reply of 200,000 small terms went through it", async () => {
+    // 9,999 elements of 20 attributes: a 3 MB reply frame that decodes to many small terms.
+    const attrs = Array.from({ length: 20 }, (_, i) => `a${i}="${i}"`).join(' ');
+    const body = `${MSG_OPEN}${`<x ${attrs}/>`.repeat(9_999)}</message>`;
+    const reply = await post(sb, body);
+    expect([reply.status, reply.body]).to.deep.equal([200, 'Ok']);
+    const words = Number((await sb.rpc('element(2, erlang:process_info(whereis(mod_rest_port), total_heap_size)).')).match(/(\d+)/)![1]);
+    const mib = (words * 8) / (1 << 20);
+    console.log(`      port owner heap after the big reply: ${mib.toFixed(2)} MiB`);
+    expect(mib, 'MiB of heap kept by the port owner').to.be.below(4);
   });
 });
