@@ -367,15 +367,28 @@ export function findProcesses(needle: string): number[] {
   return pids;
 }
 
-/** A TCP port that is free on 127.0.0.1 right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Test ports: below Linux's ephemeral range (32768-60999), where any client socket may hold one. */
+const TEST_PORTS = { min: 10_000, max: 32_767 };
+/** Ports this process handed out: a port just probed and closed is free again until ejabberd binds it. */
+const portsGiven = new Set<number>();
+
+/** A TCP port below the ephemeral range, free on every local address right now, never handed out before. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = TEST_PORTS.min + Math.floor(Math.random() * (TEST_PORTS.max - TEST_PORTS.min + 1));
+    if (portsGiven.has(port) || !(await canListen(port))) continue;
+    portsGiven.add(port);
+    return port;
+  }
+  throw new Error(`no free TCP port found between ${TEST_PORTS.min} and ${TEST_PORTS.max}`);
+}
+
+/** Whether a listener can bind `port` on '::', which (dual-stack) clashes with any IPv4 or IPv6 one. */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen({ port, host: '::' }, () => server.close(() => resolve(true)));
   });
 }
 
