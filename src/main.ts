@@ -3,6 +3,9 @@
 // Started by erl/mod_rest_port.erl with {packet, 4}; lives exactly as long as its port.
 import { decode, type OutTerm, type Term } from './port/etf.js';
 import { encodeFrame } from './port/etf-writer.js';
+import { LargeBodyLane } from './port/lane-handle.js';
+import { LARGE_BODY_BYTES } from './port/lane-protocol.js';
+import { LockedWriter } from './port/locked-writer.js';
 import { PortIo } from './port/stdio.js';
 import { helloFrame, logFrame, parseInbound, pongFrame, ProtocolError, replyFrame, type Inbound } from './port/protocol.js';
 import { compilePolicy, handleRequest, type CompiledPolicy } from './rest/pipeline.js';
@@ -15,6 +18,10 @@ console.log = console.info = console.debug = console.warn = console.error;
 
 const policies = new Map<string, CompiledPolicy>();
 const io = new PortIo();
+// fd 1 is shared with the large-body lane's thread: every write takes the lock.
+const writeLock = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+const writer = new LockedWriter(writeLock, io);
+const lane = new LargeBodyLane(writeLock);
 let portOpen = true;
 
 // Replies produced while handling one read, written at its end in one write.
@@ -28,12 +35,17 @@ function send(term: OutTerm): void {
 }
 
 function write(bytes: Buffer): void {
-  if (!io.write(bytes)) portOpen = false; // EPIPE: ejabberd went away
+  if (!writer.write(bytes)) portOpen = false; // EPIPE: ejabberd went away
 }
 
 function dispatch(message: Inbound): void {
   switch (message.type) {
     case 'request': {
+      if (message.request.body.length >= LARGE_BODY_BYTES) {
+        if (lane.crashed) throw new LaneFailure();
+        lane.request(message.id, message.request);
+        return;
+      }
       const policy = policies.get(message.request.host);
       const action = policy
         ? handleRequest(message.request, policy, logRefusal)
@@ -49,17 +61,22 @@ function dispatch(message: Inbound): void {
       const policy = compilePolicy(message.policy);
       for (const entry of policy.invalidEntries) log.warn({ host: message.host, entry }, 'option entry ignored: it does not parse');
       policies.set(message.host, policy);
+      lane.config(message.host, message.policy);
       log.debug({ host: message.host }, 'policy updated');
       return;
     }
     case 'forget':
       policies.delete(message.host);
+      lane.forget(message.host);
       return;
     case 'log_level':
       setLogLevel(message.level);
+      lane.logLevel(message.level);
       return;
     case 'ping':
-      send(pongFrame(message.n));
+      // No pong while the lane is stuck on one request: ejabberd then replaces this worker.
+      if (lane.stuck) log.error({}, 'the large-body lane is stuck; not answering the probe');
+      else send(pongFrame(message.n));
       return;
   }
 }
@@ -90,7 +107,11 @@ function onTerm(term: Term): void {
   }
 }
 
+/** The lane thread died: its requests will never be answered. Ending the worker makes ejabberd answer them. */
+class LaneFailure extends Error {}
+
 function shutdown(code: number): void {
+  lane.close();
   portOpen = false;
   setLogSink(null);
   process.exitCode = code;
@@ -106,8 +127,12 @@ function serve(): void {
       if (frames === null) return shutdown(0);
       for (const payload of frames) onFrame(payload);
     } catch (err) {
-      // A frame we cannot read leaves the stream out of step: exit and let the stub restart us.
-      log.error({ err: (err as Error).message }, 'unreadable frame from ejabberd, exiting');
+      if (err instanceof LaneFailure) {
+        log.error({}, 'the large-body lane has failed, exiting');
+      } else {
+        // A frame we cannot read leaves the stream out of step: exit and let the stub restart us.
+        log.error({ err: (err as Error).message }, 'unreadable frame from ejabberd, exiting');
+      }
       shutdown(1);
     } finally {
       const out = batch;

@@ -163,3 +163,73 @@ describe('the built worker process', function () {
     expect(await w.exited).to.equal(1);
   });
 });
+
+// Frames with maps (config, request), which the worker's own writer never sends: a minimal
+// external-format encoder for these tests.
+type MapTerm = { map: Array<[string, EtfIn]> };
+type EtfIn = string | Buffer | number | EtfIn[] | { atom: string } | { tuple: EtfIn[] } | MapTerm;
+function etf(t: EtfIn): Buffer {
+  if (typeof t === 'number') return Buffer.from([98, ...u32(t)]);
+  if (typeof t === 'string') return etf(Buffer.from(t, 'utf8'));
+  if (Buffer.isBuffer(t)) return Buffer.concat([Buffer.from([109, ...u32(t.length)]), t]);
+  if (Array.isArray(t)) return t.length === 0 ? Buffer.from([106]) : Buffer.concat([Buffer.from([108, ...u32(t.length)]), ...t.map(etf), Buffer.from([106])]);
+  if ('atom' in t) return Buffer.concat([Buffer.from([119, t.atom.length]), Buffer.from(t.atom)]);
+  if ('tuple' in t) return Buffer.concat([Buffer.from([104, t.tuple.length]), ...t.tuple.map(etf)]);
+  return Buffer.concat([Buffer.from([116, ...u32(t.map.length)]), ...t.map.flatMap(([k, v]) => [etf({ atom: k }), etf(v)])]);
+}
+function u32(n: number): number[] {
+  return [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
+}
+const termFrame = (t: EtfIn): Buffer => frame(Buffer.concat([Buffer.from([131]), etf(t)]));
+const configFrame = termFrame({
+  tuple: [{ atom: 'config' }, 'localhost', { map: [['allowed_ips', []], ['allowed_destinations', []], ['allowed_stanza_types', []]] }],
+});
+const requestFrame = (id: number, body: string): Buffer =>
+  termFrame({
+    tuple: [
+      { atom: 'request' },
+      id,
+      { map: [['method', 'POST'], ['path', []], ['body', body], ['ip', '127.0.0.1'], ['host', 'localhost']] },
+    ],
+  });
+
+describe('the built worker process: the large-body lane', function () {
+  this.timeout(20_000);
+  afterEach(() => {
+    for (const proc of running) proc.kill('SIGKILL');
+  });
+
+  // 9,999 elements of 20 attributes, about 700 KB: tens of ms of parsing.
+  const attrs = Array.from({ length: 20 }, (_, i) => `a${i}="${i}"`).join(' ');
+  const BIG = `<message from="localhost" to="n@localhost">${`<x ${attrs}/>`.repeat(9_999)}</message>`;
+  const SMALL = '<message from="localhost" to="n@localhost"><body>small</body></message>';
+
+  it('answers small requests sent behind large ones first, and every large one too', async () => {
+    const w = new Worker();
+    await w.next(); // hello
+    w.sendRaw(configFrame);
+    // One write, in this order: four large bodies, then one small one.
+    w.sendRaw(Buffer.concat([1, 2, 3, 4].map((id) => requestFrame(id, BIG)).concat(requestFrame(5, SMALL))));
+    const replies: Tuple[] = [];
+    for (let i = 0; i < 5; i++) replies.push((await w.next(10_000)) as Tuple);
+    const ids = replies.map((r) => r.items[1]);
+    expect(ids[0], 'the small request is answered first').to.equal(5);
+    expect([...ids].sort()).to.deep.equal([1, 2, 3, 4, 5]);
+    for (const r of replies) expect((r.items[2] as Tuple).items[0], `reply ${r.items[1]}`).to.equal(atom('route'));
+    const big = (replies.find((r) => r.items[1] === 1)!.items[2] as Tuple).items[1] as Tuple;
+    expect((big.items[3] as Term[]).length, 'children of the large stanza').to.equal(9_999);
+    w.proc.stdin.end();
+    expect(await w.exited).to.equal(0);
+  });
+
+  it('finishes the large requests it was given before it exits on end of input', async () => {
+    const w = new Worker();
+    await w.next();
+    w.sendRaw(configFrame);
+    w.sendRaw(Buffer.concat([requestFrame(7, BIG), requestFrame(8, BIG)]));
+    w.proc.stdin.end();
+    const ids = [((await w.next(10_000)) as Tuple).items[1], ((await w.next(10_000)) as Tuple).items[1]];
+    expect(ids.sort()).to.deep.equal([7, 8]);
+    expect(await w.exited).to.equal(0);
+  });
+});

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The large-body lane: a worker thread that handles the requests whose body is large (a big
+// stanza, a long command line), so that parsing them never holds up the small ones queued
+// behind them in the main loop (security issue, item 5: one client must not stall everyone).
+// It runs the same pure pipeline and writes its replies to the port itself, under the shared
+// write lock; replies are matched by id in ejabberd, so their order does not matter.
+import { parentPort, workerData } from 'node:worker_threads';
+import { encodeFrame } from './port/etf-writer.js';
+import { LockedWriter } from './port/locked-writer.js';
+import { logFrame, replyFrame } from './port/protocol.js';
+import { compilePolicy, handleRequest, type CompiledPolicy } from './rest/pipeline.js';
+import { log, setLogLevel, setLogSink } from './log.js';
+import { LANE_BUSY_SINCE, LANE_CRASHED, type LaneData, type LaneMessage } from './port/lane-protocol.js';
+
+// A thread's console goes to the process's stdout, which carries frames only (platform-notes,
+// pitfall 1); the lane never prints, but a library might.
+console.log = console.info = console.debug = console.warn = console.error;
+
+const { lock, state } = workerData as LaneData;
+const writer = new LockedWriter(lock);
+const policies = new Map<string, CompiledPolicy>();
+let portOpen = true;
+
+function send(bytes: Buffer): void {
+  if (portOpen && !writer.write(bytes)) portOpen = false;
+}
+
+setLogSink((level, line) => send(encodeFrame(logFrame(level, line))));
+
+// A defect here must not leave large requests unanswered forever: the main loop sees the flag
+// and ends the worker, so that ejabberd answers what was pending and starts a new one.
+process.on('uncaughtException', (err) => {
+  Atomics.store(state, LANE_CRASHED, 1);
+  log.error({ err: err.stack ?? String(err) }, 'the large-body lane failed');
+  process.exit(1);
+});
+
+parentPort!.on('message', (message: LaneMessage) => {
+  switch (message.type) {
+    case 'request': {
+      const { id, request } = message;
+      // Structured cloning turns the Buffer into a plain Uint8Array: view it as a Buffer again.
+      const body = Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength);
+      const policy = policies.get(request.host);
+      Atomics.store(state, LANE_BUSY_SINCE, Math.floor(Date.now() / 1000));
+      const action = policy
+        ? handleRequest({ ...request, body }, policy)
+        : { kind: 'answer' as const, status: 503, body: 'Error: mod_rest is not configured for this host.' };
+      Atomics.store(state, LANE_BUSY_SINCE, 0);
+      send(encodeFrame(replyFrame(id, action)));
+      return;
+    }
+    case 'config':
+      policies.set(message.host, compilePolicy(message.policy));
+      return;
+    case 'forget':
+      policies.delete(message.host);
+      return;
+    case 'log_level':
+      setLogLevel(message.level);
+      return;
+    case 'close':
+      parentPort!.close();
+      return;
+  }
+});
