@@ -28,9 +28,11 @@
 %%%                  in one frame, each handled as
 %%%                  if it came alone
 %%%
-%%% A request that times out makes this process probe the worker: frames are handled in
-%%% order, so a pong proves the worker drained everything before it. No pong within
-%%% ?PROBE_TIMEOUT means it is frozen or its output is out of step: it is replaced.
+%%% A request that times out makes this process probe the worker: its main loop handles
+%%% frames in order, so a pong proves it drained everything before it (bodies of 64 KiB or
+%%% more go to its large-body lane, a thread, and are answered out of order; the worker
+%%% withholds the pong when that lane is stuck). No pong within ?PROBE_TIMEOUT means it is
+%%% frozen or its output is out of step: it is replaced.
 %%%
 %%% Every string is a UTF-8 binary. Id is below 2^31 (the worker's codec is exact only there).
 %%% Replies are decoded with binary_to_term(B, [safe]): no atom is ever created from them.
