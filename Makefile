@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # mod_rest: the front door. `make help` lists the targets.
 SHELL := /bin/bash
 .DEFAULT_GOAL := build

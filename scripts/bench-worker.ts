@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The worker alone, without ejabberd: where its time goes per request.
 //   1. Over pipes, as the port drives it (one write per request, 16 in flight): the built worker's
 //      CPU per request against the I/O floor (scripts/bench/floor-worker.js: the same frame loop,

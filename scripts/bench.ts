@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // `make bench`: the original contrib mod_rest and ours, each in its own throwaway ejabberd with
 // the same configuration, driven by the same wrk load in alternated rounds (A B A B ...).
 // A real XMPP client logged in as the recipient on each node counts what arrives.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Side by side: the original contrib mod_rest (Debian's ejabberd-mod-rest beam, `make original`)
 // and ours, each in its own throwaway ejabberd with the same configuration, sent the same
 // requests. Every case either answers alike (status and body) or is a listed defect of the

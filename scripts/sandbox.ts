@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A throwaway ejabberd on loopback with mod_rest installed as a contrib module: the engine of
 // `make run` (`tsx scripts/sandbox.ts run`) and of the integration tests, which import it.
 // The node is started as platform-notes.md recommends (a plain erl command line, all state in

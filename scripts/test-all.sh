@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Runs every test tier (or, with `torture`, the heavy runs) and ends with one line
 # "N passed, N failed" (CI reads it). Called by `make test` and `make torture`, hence by .ci/run.
 set -uo pipefail

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The I/O floor of the worker bench (scripts/bench-worker.ts): the worker's own frame loop and
 // reply writer, answering every request {answer, 200, <<"Ok">>} without decoding or parsing it.
 // What the real worker costs above this is its work proper. Only for requests the bench built:

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: GPL-2.0-or-later
 -- wrk script for make bench. Args: stanza TO TAG   (a <message> with a unique body each time)
 --                               command WORD...    (the same command line every time)
 local counter = 0

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // No atom may be created from request data: the atom table is never garbage-collected, so a
 // client that could mint atoms could eventually crash the node. Counted in the VM itself.
 import { expect } from 'chai';

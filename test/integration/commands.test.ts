@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // ejabberdctl command lines POSTed to /rest: output, exit status, --auth and access_commands.
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';

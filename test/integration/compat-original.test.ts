@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Side by side with the original contrib module (Debian's ejabberd-mod-rest, `make original`):
 // the same configuration and requests, each case answering alike or fixed as listed.
 import { expect } from 'chai';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Many HTTP processes writing to the worker's port at once must not be refused as busy:
 // with the port's default message-queue limits, a third of them were.
 import { expect } from 'chai';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Options as operators change them: reload_config without a restart, and per-vhost options
 // through host_config with the Host header choosing the vhost.
 import { expect } from 'chai';

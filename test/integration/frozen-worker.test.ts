@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A worker that stops answering (SIGSTOP) must not leave clients hanging: each request is
 // answered 504 at its deadline, and the owner replaces the worker after a failed liveness probe.
 import { expect } from 'chai';

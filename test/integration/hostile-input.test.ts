@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A corpus of hostile requests, each with the answer it must get. No crash, no dropped
 // connection, no atom created; the worker and the node keep serving. Prints a summary table.
 import { expect } from 'chai';

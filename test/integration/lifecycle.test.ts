@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Under sustained traffic: a worker that starts writing garbage, a module restart, and ejabberd
 // stopping. Every request gets an answer while the node runs; no worker process is orphaned.
 import { expect } from 'chai';

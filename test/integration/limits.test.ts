@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Size and depth limits, as options.
 import { expect } from 'chai';
 import type { Sandbox } from '../../scripts/sandbox';

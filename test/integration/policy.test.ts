@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // allowed_destinations, allowed_stanza_types and allowed_ips against a real ejabberd.
 import { expect } from 'chai';
 import { createServer } from 'node:net';

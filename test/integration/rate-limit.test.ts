@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // rate_limit_per_ip: beyond the limit in a second, 429 with Retry-After; the next second, served.
 import { expect } from 'chai';
 import type { Sandbox } from '../../scripts/sandbox';

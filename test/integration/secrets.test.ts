@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // --auth passwords must appear in no log line, at any log level: neither in ejabberd's log
 // (where the worker's lines go too) nor on the node's console.
 import { expect } from 'chai';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Stanzas POSTed to /rest against a real ejabberd, received by a real XMPP client.
 import { expect } from 'chai';
 import type { Sandbox } from '../../scripts/sandbox.js';

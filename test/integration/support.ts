@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Shared helpers of the integration tests: a sandboxed ejabberd per suite, raw HTTP requests to
 // mod_rest, and a real XMPP client that records what it receives. Everything stays on loopback.
 import { client, xml, type Client, type Element } from '@xmpp/client';

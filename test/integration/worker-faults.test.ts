@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The TypeScript worker killed under load: every request still gets an HTTP answer, a stanza is
 // delivered exactly when it was answered 200, and the worker comes back, once.
 import { expect } from 'chai';

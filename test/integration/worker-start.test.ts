@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A worker that cannot start, dies at start, or talks garbage from its first byte: ejabberd
 // still starts, every request is answered 503 with a reason, and the log says why.
 import { expect } from 'chai';

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The little of @xmpp/client 0.14 (which ships no types) that the integration tests use.
 declare module '@xmpp/client' {
   export interface Element {
