@@ -61,7 +61,10 @@ export class LargeBodyLane {
 
   private start(): Worker {
     const data: LaneData = { lock: this.lock, state: this.state };
-    const worker = new Worker(this.script, { workerData: data });
+    // stdout/stderr: true keeps the thread's own streams to itself. By default Node pipes them
+    // into this thread's process.stdout, and opening that makes fd 1 non-blocking: every large
+    // reply then crawls out in pipe-sized pieces with a sleep between (10 MiB: 250 ms, measured).
+    const worker = new Worker(this.script, { workerData: data, stdout: true, stderr: true });
     this.worker = worker;
     if (this.level !== null) worker.postMessage({ type: 'log_level', level: this.level } satisfies LaneMessage);
     for (const [host, policy] of this.policies) worker.postMessage({ type: 'config', host, policy } satisfies LaneMessage);

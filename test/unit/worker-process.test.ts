@@ -222,6 +222,20 @@ describe('the built worker process: the large-body lane', function () {
     expect(await w.exited).to.equal(0);
   });
 
+  it('leaves its stdout pipe blocking once the lane has started (large replies are written whole, without retries)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const w = new Worker();
+    await w.next();
+    w.sendRaw(configFrame);
+    w.sendRaw(requestFrame(9, BIG));
+    expect(((await w.next(10_000)) as Tuple).items[1]).to.equal(9);
+    // O_NONBLOCK is 04000 in the flags /proc shows, in octal.
+    const flags = /flags:\s+([0-7]+)/.exec(readFileSync(`/proc/${w.proc.pid}/fdinfo/1`, 'utf8'))![1]!;
+    expect(parseInt(flags, 8) & 0o4000, `fd 1 flags ${flags}`).to.equal(0);
+    w.proc.stdin.end();
+    expect(await w.exited).to.equal(0);
+  });
+
   it('finishes the large requests it was given before it exits on end of input', async () => {
     const w = new Worker();
     await w.next();
