@@ -20,6 +20,8 @@ const run = promisify(execFile);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 60);
+/** BENCH_ONLY=command: the scenarios whose name matches, and nothing else (for a quick A/B). */
+const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : null;
 const LUA = path.join(ROOT, 'scripts', 'bench');
 const RECIPIENT = 'receiver@localhost';
 
@@ -264,7 +266,7 @@ async function main(): Promise<void> {
     for (const n of nodes) await stanzaRound(n, 16, `warm-${n.which}`);
 
     const results: Array<{ scenario: Scenario; o: Sample[]; u: Sample[] }> = [];
-    for (const scenario of SCENARIOS) {
+    for (const scenario of SCENARIOS.filter((s) => ONLY === null || ONLY.test(s.name))) {
       const o: Sample[] = [];
       const u: Sample[] = [];
       for (let round = 0; round < ROUNDS; round++) {
@@ -294,6 +296,7 @@ async function main(): Promise<void> {
       console.log(`  memory: worker RSS ${fmt(workerRss(ours))} MiB, VM RSS ours ${fmt(vmRss(ours))} MiB, original ${fmt(vmRss(original))} MiB\n`);
     }
 
+    if (ONLY !== null) return; // a chosen scenario alone
     if (SOAK_SECONDS > 0) await soak(ours);
     await burst(ours);
     await benchWorker();
