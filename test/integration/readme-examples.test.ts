@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Every curl and Python example of the README, run as a user would run it (curl, python3) against
-// a real ejabberd on each version of the matrix: a `# ` line after a command is its exact output.
+// Every curl, Python and PHP example of the README, run as a user would run it (curl, python3,
+// php) against a real ejabberd on each version of the matrix: a `# ` (PHP: `// `) line after a
+// command is its exact output.
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { ROOT, type Sandbox } from '../../scripts/sandbox.js';
 import { startSandbox, stopSandbox, suiteFailed } from './support.js';
 
 interface Example {
-  language: 'sh' | 'python';
+  language: 'sh' | 'python' | 'php';
   /** The command (sh) or the whole script (python), as the README shows it. */
   code: string;
   /** What it must print: the `# ` lines that follow each command, in order. */
@@ -18,14 +19,15 @@ interface Example {
 
 const README_PORT = '5285';
 
-/** The README's sh blocks that run curl (one example per command) and its python blocks (one each). */
+/** The README's sh blocks that run curl (one example per command) and its python and php blocks (one each). */
 function examples(readme: string): Example[] {
   const found: Example[] = [];
-  for (const [, language, block] of readme.matchAll(/```(sh|python)\n([\s\S]*?)```/g)) {
+  for (const [, language, block] of readme.matchAll(/```(sh|python|php)\n([\s\S]*?)```/g)) {
     const lines = block!.split('\n');
-    if (language === 'python') {
-      const expected = lines.filter((l) => l.startsWith('# ')).map((l) => l.slice(2));
-      found.push({ language: 'python', code: block!, expected: expected.join('\n') });
+    if (language === 'python' || language === 'php') {
+      const marker = language === 'python' ? '# ' : '// ';
+      const expected = lines.filter((l) => l.startsWith(marker)).map((l) => l.slice(marker.length));
+      found.push({ language, code: block!, expected: expected.join('\n') });
       continue;
     }
     if (!block!.includes('curl ')) continue; // make targets, installation steps
@@ -60,9 +62,10 @@ describe('the README examples, run with curl and python3', function () {
     await stopSandbox(sb, suiteFailed(this));
   });
 
-  it('has examples to run: at least five curl commands and a Python script', () => {
+  it('has examples to run: at least five curl commands, a Python script and a PHP one', () => {
     expect(EXAMPLES.filter((e) => e.language === 'sh').length).to.be.at.least(5);
     expect(EXAMPLES.filter((e) => e.language === 'python').length).to.be.at.least(1);
+    expect(EXAMPLES.filter((e) => e.language === 'php').length).to.be.at.least(1);
   });
 
   for (const example of EXAMPLES) {
@@ -70,7 +73,12 @@ describe('the README examples, run with curl and python3', function () {
     it(`${example.language}: ${title.slice(0, 110)}`, function () {
       const code = example.code.replaceAll(`127.0.0.1:${README_PORT}`, `127.0.0.1:${sb!.options.httpPort}`);
       expect(code, 'the example talks to the port the README names').to.not.equal(example.code);
-      const [command, args] = example.language === 'sh' ? ['bash', ['-c', code]] : ['python3', ['-c', code]];
+      const [command, args] =
+        example.language === 'sh'
+          ? ['bash', ['-c', code]]
+          : example.language === 'python'
+            ? ['python3', ['-c', code]]
+            : ['php', ['-r', code.replace(/^<\?php\n/, '')]];
       const out = execFileSync(command, args, { encoding: 'utf8', timeout: 15_000, stdio: ['ignore', 'pipe', 'pipe'] });
       expect(out.replace(/\n$/, '')).to.equal(example.expected);
     });
