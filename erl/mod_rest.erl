@@ -60,6 +60,7 @@ register_host(Host, Opts) ->
 -spec worker_policy(gen_mod:opts()) -> map().
 worker_policy(Opts) ->
     #{allowed_ips => [ip_mask_to_text(M) || M <- all_to_empty(mod_rest_opt:allowed_ips(Opts))],
+      api_allowed_ips => [ip_mask_to_text(M) || M <- all_to_empty(mod_rest_opt:api_allowed_ips(Opts))],
       allowed_destinations => [jid:encode(jid:tolower(J))
                                || J <- all_to_empty(mod_rest_opt:allowed_destinations(Opts))],
       allowed_stanza_types => [atom_to_binary(T, utf8)
@@ -107,7 +108,10 @@ handle(LocalPath, #request{method = Method, data = Data, ip = {IP, _}, host = Ht
                   byte_size(Data) =< mod_rest_opt:max_body_size(Opts)} of
                 {limited, _} ->
                     retry_later(429, <<"Error: too many requests from this address; try again later.">>);
-                {ok, true} -> forward(LocalPath, Method, Data, IP, Host, Opts);
+                {ok, true} ->
+                    Context = #{host => Host, ip => IP, opts => Opts,
+                                credentials => mod_rest_api:credentials(Request#request.auth)},
+                    forward(LocalPath, Method, Data, Context);
                 {ok, false} ->
                     %% Refused here, before it is copied into a frame.
                     answer(413, <<"Error: the body is larger than max_body_size.">>)
@@ -166,12 +170,14 @@ trusted_proxy(Address, Masks) ->
         {error, _} -> false
     end.
 
-forward(LocalPath, Method, Data, IP, Host, Opts) ->
+%% A request with credentials (an Authorization header) is the authenticated API
+%% (mod_rest_api); without, the original protocol, answered as the original did.
+forward(LocalPath, Method, Data, #{host := Host, ip := IP, opts := Opts, credentials := Credentials} = Context) ->
     Request = #{method => method_name(Method), path => LocalPath, body => Data,
-                ip => list_to_binary(inet:ntoa(IP)), host => Host},
+                ip => list_to_binary(inet:ntoa(IP)), host => Host, api => Credentials /= none},
     case mod_rest_port:call(Request, mod_rest_opt:request_timeout(Opts),
                             mod_rest_opt:max_in_flight(Opts)) of
-        {ok, Action} -> carry_out(Action, Host, IP, Opts);
+        {ok, Action} -> carry_out(Action, Context);
         {error, Why} -> port_error_answer(Why)
     end.
 
@@ -199,7 +205,7 @@ choose_host(HttpHost, Hosts, IsLoaded) ->
 %%%===================================================================
 %%% Carrying out the worker's decision
 %%%===================================================================
-carry_out({route, El}, _Host, IP, _Opts) ->
+carry_out({route, El}, #{ip := IP}) ->
     %% Decoded as ejabberd_c2s decodes a client's stanza: children stay raw XML (ignore_els)
     %% unless validate_stream is on, so they are not decoded here only to be encoded again.
     try xmpp:decode(El, ?NS_CLIENT, ejabberd_config:codec_options()) of
@@ -213,26 +219,41 @@ carry_out({route, El}, _Host, IP, _Opts) ->
             %% The original's answer, kept for compatibility.
             answer(500, <<"Error: xmpp_codec">>)
     end;
-carry_out({command, Name, Args, Auth}, Host, IP, Opts) ->
-    case mod_rest_command:run(Host, Name, Args, Auth, {IP, mod_rest_opt:max_auth_failures(Opts)}) of
+carry_out({send, El}, Context) ->
+    {Status, Headers, ContentType, Body} = mod_rest_api:send(El, Context),
+    {Status, reason_phrase(Status),
+     Headers ++ [{<<"Content-Type">>, ContentType}, {<<"X-Content-Type-Options">>, <<"nosniff">>}],
+     Body};
+carry_out({command, _Name, _Args, {_, _, _}}, #{credentials := Credentials}) when Credentials /= none ->
+    answer(400, <<"Error: give credentials once: in the Authorization header or with --auth.">>);
+carry_out({command, Name, Args, Auth}, #{host := Host, ip := IP, opts := Opts, credentials := Credentials}) ->
+    %% A command line sent with Authorization runs as that account, as --auth does.
+    Auth1 = case Credentials of
+                {basic, User, Password} -> basic_auth(User, Password, Host);
+                _ -> Auth
+            end,
+    case mod_rest_command:run(Host, Name, Args, Auth1, {IP, mod_rest_opt:max_auth_failures(Opts)}) of
         {429, Body} -> retry_later(429, Body, 60);
         {Status, Body} -> answer(Status, Body)
     end;
-carry_out({answer, Status, Body}, _Host, _IP, _Opts)
+carry_out({answer, Status, Body}, _Context)
   when is_integer(Status), Status >= 200, Status =< 599, is_binary(Body) ->
     answer(Status, Body).
 
-%% As ejabberd_c2s does for a client's stanza: the sender's server runs user_send_packet
-%% (MAM archives it, carbons copy it), then the router delivers what the hooks return.
+%% Basic's user is `user` (of the vhost the Host header chose) or `user@vhost`.
+basic_auth(Name, Password, Host) ->
+    case binary:split(Name, <<"@">>) of
+        [User, Server] -> {User, Server, Password};
+        [User] -> {User, Host, Password}
+    end.
+
+%% As for a client's stanza: the sender's server runs user_send_packet (MAM archives it,
+%% carbons copy it), then the router delivers what the hooks return.
 route(Pkt, IP) ->
-    From = xmpp:get_from(Pkt),
-    {LUser, LServer, LResource} = jid:tolower(From),
-    C2SState = #{jid => From, user => LUser, server => LServer, resource => LResource,
-                 lserver => LServer, ip => {IP, 0}, lang => <<"en">>},
-    case ejabberd_hooks:run_fold(user_send_packet, LServer, {Pkt, C2SState}, []) of
-        {drop, _} ->
+    case mod_rest_api:run_send_hook(Pkt, IP) of
+        drop ->
             answer(403, <<"Error: the stanza was dropped by the server's user_send_packet hooks.">>);
-        {Pkt1, _} ->
+        Pkt1 ->
             ejabberd_router:route(Pkt1),
             answer(200, <<"Ok">>)
     end.
@@ -264,11 +285,14 @@ retry_later(Status, Body, Seconds) ->
      Body}.
 
 reason_phrase(200) -> <<"OK">>;
+reason_phrase(202) -> <<"Accepted">>;
 reason_phrase(400) -> <<"Bad Request">>;
 reason_phrase(401) -> <<"Unauthorized">>;
 reason_phrase(403) -> <<"Forbidden">>;
 reason_phrase(404) -> <<"Not Found">>;
 reason_phrase(406) -> <<"Not Acceptable">>;
+reason_phrase(405) -> <<"Method Not Allowed">>;
+reason_phrase(409) -> <<"Conflict">>;
 reason_phrase(413) -> <<"Content Too Large">>;
 reason_phrase(422) -> <<"Unprocessable Content">>;
 reason_phrase(429) -> <<"Too Many Requests">>;
@@ -288,6 +312,12 @@ mod_opt_type(allowed_ips) ->
     econf:either(econf:enum([all]), econf:list(econf:ip_mask()));
 mod_opt_type(allowed_destinations) ->
     econf:either(econf:enum([all]), econf:list(econf:jid()));
+mod_opt_type(api_allowed_ips) ->
+    econf:either(econf:enum([all]), econf:list(econf:ip_mask()));
+mod_opt_type(api_access) ->
+    econf:acl();
+mod_opt_type(iq_timeout) ->
+    econf:timeout(second);
 mod_opt_type(allowed_senders) ->
     econf:either(econf:enum([all]), econf:list(econf:jid()));
 mod_opt_type(allowed_stanza_types) ->
@@ -322,6 +352,10 @@ mod_opt_type(worker_executable) ->
 mod_options(Host) ->
     [{allowed_ips, [{{127, 0, 0, 1}, 32}, {{0, 0, 0, 0, 0, 0, 0, 1}, 128}]},
      {allowed_destinations, all},
+     %% The authenticated API: loopback too, until an operator opens it.
+     {api_allowed_ips, [{{127, 0, 0, 1}, 32}, {{0, 0, 0, 0, 0, 0, 0, 1}, 128}]},
+     {api_access, all},
+     {iq_timeout, timer:seconds(30)},
      %% The vhost itself (and its full JIDs, e.g. localhost/rest): never one of its users.
      {allowed_senders, [jid:make(Host)]},
      {allowed_stanza_types, all},
@@ -352,6 +386,20 @@ mod_doc() ->
             #{value => "all | [JID]",
               desc => <<"Stanzas may only be sent to these JIDs, compared normalised; a bare "
                         "JID also admits its resources. Default: all.">>}},
+           {api_allowed_ips,
+            #{value => "all | [IP | IP/Mask]",
+              desc => <<"Peers allowed to use the authenticated API (requests with an "
+                        "Authorization header), apart from allowed_ips: opening one opens "
+                        "nothing of the other. Default: loopback only.">>}},
+           {api_access,
+            #{value => "AccessName",
+              desc => <<"The access rule an authenticated account must match to use the API "
+                        "(matched on the account's own vhost); others are answered 403. "
+                        "Default: all (any account that authenticates).">>}},
+           {iq_timeout,
+            #{value => "timeout()",
+              desc => <<"How long an iq sent through the authenticated API waits for its "
+                        "reply before the answer is 504. Default: 30 seconds.">>}},
            {allowed_senders,
             #{value => "all | [JID]",
               desc => <<"The 'from' a stanza posted without credentials may carry; others "

@@ -19,7 +19,7 @@
 %%%----------------------------------------------------------------------
 -module(mod_rest_command).
 
--export([run/5, default_access_commands/0]).
+-export([run/5, default_access_commands/0, authenticate/2]).
 -export_type([auth/0]).
 -export([rules_for/2, exit_status/1, arity_error/3, output_to_binary/1, suggest/2,
          failure_answer/4, secrets/3, redact/2, quoted/1]).

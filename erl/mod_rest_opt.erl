@@ -6,6 +6,7 @@
 -module(mod_rest_opt).
 
 -export([access_commands/1, allowed_destinations/1, allowed_ips/1, allowed_senders/1,
+         api_access/1, api_allowed_ips/1, iq_timeout/1,
          allowed_stanza_types/1, max_auth_failures/1, max_body_size/1, max_command_args/1,
          max_in_flight/1, max_xml_depth/1, max_xml_elements/1,
          rate_limit_per_ip/1, request_timeout/1, worker_executable/1]).
@@ -18,6 +19,15 @@ allowed_destinations(Opts) -> get(allowed_destinations, Opts).
 
 -spec allowed_ips(gen_mod:opts() | binary()) -> all | [{inet:ip_address(), 0..128}].
 allowed_ips(Opts) -> get(allowed_ips, Opts).
+
+-spec api_access(gen_mod:opts() | binary()) -> atom().
+api_access(Opts) -> get(api_access, Opts).
+
+-spec api_allowed_ips(gen_mod:opts() | binary()) -> all | [{inet:ip_address(), 0..128}].
+api_allowed_ips(Opts) -> get(api_allowed_ips, Opts).
+
+-spec iq_timeout(gen_mod:opts() | binary()) -> pos_integer().
+iq_timeout(Opts) -> get(iq_timeout, Opts).
 
 -spec allowed_senders(gen_mod:opts() | binary()) -> all | [jid:jid()].
 allowed_senders(Opts) -> get(allowed_senders, Opts).

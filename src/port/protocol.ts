@@ -5,13 +5,15 @@
 //   {config, Host, #{allowed_ips => [Bin],          {hello, Version}             once, at start
 //            allowed_destinations => [Bin],         {reply, Id, Action}          one per request
 //            allowed_stanza_types => [Bin],           Action = {route, Xmlel}
+//            api_allowed_ips => [Bin],
 //            allowed_senders => all | [Bin],
 //            max_xml_depth => Int,
 //            max_xml_elements => Int,
 //            max_command_args => Int}}
 //   {forget, Host}                                         | {command, Name, [Arg], Auth}
 //   {log_level, Level}                                     | {answer, Status, Body}
-//   {request, Id, #{method, path, body, ip, host}}   Auth = none | {User, Server, Password}
+//   {request, Id, #{method, path, body, ip, host,    Auth = none | {User, Server, Password}
+//                   api => boolean()}}                    | {send, Xmlel}  (authenticated API)
 //                                                  {log, Level, Line}           a log line for ejabberd's log
 //   {ping, N}                                      {pong, N}                    liveness probe
 //   [Frame, ...]  a batch of the above, written at
@@ -83,7 +85,12 @@ function parseRequest(m: TermMap): RestRequest {
     body: binary(field(m, 'body')),
     ip: text(field(m, 'ip')),
     host: text(field(m, 'host')),
+    ...(m.has('api') ? { api: isTrue(m.get('api')) } : {}),
   };
+}
+
+function isTrue(t: Term | undefined): boolean {
+  return t instanceof Atom && t.name === 'true';
 }
 
 /** allowed_senders: the atom `all`, or a list. A stub that predates the option sends none: the vhost only. */
@@ -97,6 +104,7 @@ function senders(m: TermMap, host: string): string[] | null {
 function parsePolicy(m: TermMap, host: string): HostPolicy {
   return {
     allowedIps: list(field(m, 'allowed_ips')).map(text),
+    ...(m.has('api_allowed_ips') ? { apiAllowedIps: list(m.get('api_allowed_ips')!).map(text) } : {}),
     allowedDestinations: list(field(m, 'allowed_destinations')).map(text),
     allowedStanzaTypes: list(field(m, 'allowed_stanza_types')).map(text),
     allowedSenders: senders(m, host),
@@ -127,6 +135,8 @@ function actionTerm(action: Action): OutTerm {
   switch (action.kind) {
     case 'route':
       return new Tuple(atom('route'), xmlTerm(action.stanza));
+    case 'send':
+      return new Tuple(atom('send'), xmlTerm(action.stanza));
     case 'command': {
       const auth = action.auth
         ? new Tuple(action.auth.user, action.auth.server, action.auth.password)

@@ -16,6 +16,8 @@ import type { Action, HostPolicy, RestRequest } from './types.js';
 /** A HostPolicy compiled once per configuration change, consulted per request. */
 export interface CompiledPolicy {
   readonly ipAllowed: IpMatcher;
+  /** Peers admitted to the authenticated API: a separate admission, so that opening one does not open the other. */
+  readonly apiIpAllowed: IpMatcher;
   /** null: any destination (and `to` is not required). */
   readonly destinationAllowed: JidMatcher | null;
   /** null: any sender (allowed_senders: all). */
@@ -31,8 +33,11 @@ export interface CompiledPolicy {
 
 export function compilePolicy(p: HostPolicy): CompiledPolicy {
   const invalidEntries: string[] = [];
+  const ipAllowed = compileIpPolicy(p.allowedIps, (e) => invalidEntries.push(`allowed_ips: ${e}`));
   return {
-    ipAllowed: compileIpPolicy(p.allowedIps, (e) => invalidEntries.push(`allowed_ips: ${e}`)),
+    ipAllowed,
+    apiIpAllowed:
+      p.apiAllowedIps === undefined ? ipAllowed : compileIpPolicy(p.apiAllowedIps, (e) => invalidEntries.push(`api_allowed_ips: ${e}`)),
     destinationAllowed:
       p.allowedDestinations.length === 0
         ? null
@@ -76,7 +81,8 @@ export function handleRequest(
 ): Action {
   try {
     if (req.method !== 'POST' || req.path.length > 0) throw notPost();
-    if (!policy.ipAllowed(req.ip)) throw rejected('ip not allowed');
+    const api = req.api === true;
+    if (!(api ? policy.apiIpAllowed : policy.ipAllowed)(req.ip)) throw rejected('ip not allowed');
     if (!looksLikeXml(req.body)) return parseCommand(req.body, policy.maxCommandArgs);
 
     const stanza = parseStanza(req.body, policy.maxXmlDepth, policy.maxXmlElements);
@@ -91,7 +97,8 @@ export function handleRequest(
     }
     // Other elements go on to ejabberd's XMPP codec, which refuses them as the original did
     // (500 "Error: xmpp_codec"); only real stanzas need a sender.
-    if (STANZA_NAMES.has(stanza.name)) {
+    // The authenticated API's sender is the account: the stub stamps or checks `from`.
+    if (STANZA_NAMES.has(stanza.name) && !api) {
       if (from === undefined || from === '') throw noFrom();
       if (policy.senderAllowed !== null && !policy.senderAllowed(from)) throw senderNotAllowed();
     }
@@ -99,7 +106,7 @@ export function handleRequest(
       if (to === undefined) throw rejected('missing to');
       if (!policy.destinationAllowed(to)) throw rejected('destination not allowed');
     }
-    return { kind: 'route', stanza };
+    return api ? { kind: 'send', stanza } : { kind: 'route', stanza };
   } catch (err) {
     try {
       onError?.(err);

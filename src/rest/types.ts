@@ -14,12 +14,19 @@ export interface RestRequest {
   ip: string;
   /** The ejabberd vhost whose options apply (the stub has already chosen it). */
   host: string;
+  /**
+   * The request carries credentials (an Authorization header): the authenticated API, whose
+   * sender the stub binds to the account. Absent in frames of a stub that predates it: false.
+   */
+  api?: boolean;
 }
 
 /** The per-vhost policy, already validated and normalised by ejabberd (econf) before it gets here. */
 export interface HostPolicy {
   /** CIDR text ("127.0.0.1/32", "::1/128", "10.0.0.0/8"); empty means any peer. */
   allowedIps: string[];
+  /** Peers admitted to the authenticated API (option api_allowed_ips), as allowedIps; absent: allowedIps. */
+  apiAllowedIps?: string[];
   /** JIDs lower-cased by `jid:tolower/1` and encoded ("nolan@localhost", "bot@localhost/res"); empty means any. */
   allowedDestinations: string[];
   /** Element names ("message", "presence", "iq"); empty means any. */
@@ -57,6 +64,8 @@ export interface CommandAuth {
 export type Action =
   /** Route this stanza (the stub decodes it with the xmpp library, runs user_send_packet, routes it). */
   | { kind: 'route'; stanza: XmlElement }
+  /** Authenticated API: send this stanza as the account the stub authenticates (it binds `from`). */
+  | { kind: 'send'; stanza: XmlElement }
   /** Run this ejabberd command (the stub checks credentials and access_commands first). */
   | { kind: 'command'; name: string; args: string[]; auth: CommandAuth | null }
   /** Answer the HTTP request with this status and plain-text body; nothing else happens. */

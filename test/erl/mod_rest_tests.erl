@@ -38,11 +38,13 @@ port_error_answer_test_() ->
 worker_policy_test() ->
     stringprep(),
     Opts = #{allowed_ips => [{{127, 0, 0, 1}, 32}, {{0, 0, 0, 0, 0, 0, 0, 1}, 128}, {{10, 0, 0, 0}, 8}],
+             api_allowed_ips => [{{192, 0, 2, 0}, 24}],
              allowed_destinations => [jid:decode(<<"Nolan@LocalHost/Phone">>), jid:decode(<<"a@b">>)],
              allowed_stanza_types => [message, iq], max_xml_depth => 64,
              max_xml_elements => 500, max_command_args => 9,
              allowed_senders => [jid:decode(<<"LocalHost">>), jid:decode(<<"Bot@localhost/R">>)]},
     ?assertEqual(#{allowed_ips => [<<"127.0.0.1/32">>, <<"::1/128">>, <<"10.0.0.0/8">>],
+                   api_allowed_ips => [<<"192.0.2.0/24">>],
                    allowed_destinations => [<<"nolan@localhost/Phone">>, <<"a@b">>],
                    allowed_stanza_types => [<<"message">>, <<"iq">>], max_xml_depth => 64,
                    max_xml_elements => 500, max_command_args => 9,
@@ -50,10 +52,10 @@ worker_policy_test() ->
                  mod_rest:worker_policy(Opts)).
 
 worker_policy_all_is_empty_test() ->
-    ?assertEqual(#{allowed_ips => [], allowed_destinations => [], allowed_stanza_types => [],
+    ?assertEqual(#{allowed_ips => [], api_allowed_ips => [], allowed_destinations => [], allowed_stanza_types => [],
                    max_xml_depth => 256, allowed_senders => all,
                    max_xml_elements => 10000, max_command_args => 256},
-                 mod_rest:worker_policy(#{allowed_ips => all, allowed_destinations => all,
+                 mod_rest:worker_policy(#{allowed_ips => all, api_allowed_ips => all, allowed_destinations => all,
                                           allowed_stanza_types => all, max_xml_depth => 256,
                                           allowed_senders => all, max_xml_elements => 10000,
                                           max_command_args => 256})).
@@ -61,7 +63,7 @@ worker_policy_all_is_empty_test() ->
 %% allowed_senders is the one list where [] does not mean "any": it admits nobody.
 worker_policy_no_senders_test() ->
     ?assertMatch(#{allowed_senders := []},
-                 mod_rest:worker_policy(#{allowed_ips => all, allowed_destinations => all,
+                 mod_rest:worker_policy(#{allowed_ips => all, api_allowed_ips => all, allowed_destinations => all,
                                           allowed_stanza_types => all, max_xml_depth => 256,
                                           allowed_senders => [], max_xml_elements => 1,
                                           max_command_args => 1})).

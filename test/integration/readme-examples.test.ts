@@ -54,8 +54,8 @@ describe('the README examples, run with curl and python3', function () {
         ['admin', 'admin-password'],
         ['nolan', 'nolan-password'],
       ],
-      // As ejabberd's stock configuration: send_message comes from mod_admin_extra.
-      config: { modules: { mod_roster: {}, mod_disco: {}, mod_admin_extra: {} } },
+      // As ejabberd's stock configuration: send_message comes from mod_admin_extra, ping from mod_ping.
+      config: { modules: { mod_roster: {}, mod_disco: {}, mod_admin_extra: {}, mod_ping: {} } },
     });
   });
   after(async function () {

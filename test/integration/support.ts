@@ -222,6 +222,22 @@ export class XmppUser {
     return this.xmpp.send(stanza);
   }
 
+  /**
+   * Answers iq gets for <name xmlns=xmlns/> with what `answer` returns (the result's child); a
+   * `null` answer leaves them unanswered (the client never replies).
+   */
+  answerIq(xmlns: string, name: string, answer: ((iq: Element) => Element) | null): void {
+    this.iqAnswers.set(`${xmlns} ${name}`, answer);
+    if (this.registered.has(`${xmlns} ${name}`)) return;
+    this.registered.add(`${xmlns} ${name}`);
+    this.xmpp.iqCallee.get(xmlns, name, (ctx) => {
+      const current = this.iqAnswers.get(`${xmlns} ${name}`);
+      return current ? current(ctx.stanza) : new Promise<Element>(() => undefined);
+    });
+  }
+  private readonly iqAnswers = new Map<string, ((iq: Element) => Element) | null>();
+  private readonly registered = new Set<string>();
+
   async stop(): Promise<void> {
     await withTimeout(this.xmpp.stop(), 5_000, `logout of ${this.jid}`).catch(() => undefined);
   }

@@ -15,7 +15,17 @@ declare module '@xmpp/client' {
     toString(): string;
   }
 
+  export interface IqContext {
+    stanza: Element;
+    element: Element;
+  }
+
+  export interface IqCallee {
+    get(xmlns: string, name: string, handler: (ctx: IqContext) => Element | Promise<Element> | true): void;
+  }
+
   export interface Client {
+    iqCallee: IqCallee;
     start(): Promise<JID>;
     stop(): Promise<void>;
     send(...elements: Element[]): Promise<void>;

@@ -213,3 +213,27 @@ describe('pipeline: work bounds (max_xml_elements, max_command_args)', () => {
     expect(handleRequest(req(huge), policy({})).kind).to.equal('answer');
   });
 });
+
+describe('pipeline: the authenticated API (api requests)', () => {
+  const policy = compilePolicy({ ...OPEN, allowedIps: ['127.0.0.1/32'], apiAllowedIps: ['10.0.0.0/8'], allowedSenders: ['localhost'] });
+
+  it('admits peers by api_allowed_ips, apart from allowed_ips: opening one opens nothing else', () => {
+    const msg = "<message to='bob@localhost'><body>x</body></message>";
+    expect(handleRequest(request(msg, { api: true, ip: '10.1.2.3' }), policy).kind).to.equal('send');
+    expect(handleRequest(request(msg, { api: true, ip: '127.0.0.1' }), policy)).to.deep.equal(answer('REJECTED'));
+    expect(handleRequest(request(msg, { ip: '10.1.2.3' }), policy)).to.deep.equal(answer('REJECTED'));
+  });
+
+  it('leaves from to the stub (it binds it to the account): no from, or any from, is sent on', () => {
+    for (const msg of ["<message to='bob@localhost'/>", "<message from='admin@localhost' to='bob@localhost'/>"]) {
+      const action = handleRequest(request(msg, { api: true, ip: '10.1.2.3' }), policy);
+      expect(action.kind, msg).to.equal('send');
+    }
+  });
+
+  it('still applies allowed_destinations and allowed_stanza_types', () => {
+    const strict = compilePolicy({ ...OPEN, allowedDestinations: ['bob@localhost'], allowedStanzaTypes: ['message'] });
+    expect(handleRequest(request("<message to='eve@localhost'/>", { api: true }), strict)).to.deep.equal(answer('REJECTED'));
+    expect(handleRequest(request("<iq to='bob@localhost' type='get' id='1'/>", { api: true }), strict)).to.deep.equal(answer('REJECTED'));
+  });
+});

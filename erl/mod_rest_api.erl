@@ -1,0 +1,200 @@
+%% SPDX-License-Identifier: GPL-2.0-or-later
+%%%----------------------------------------------------------------------
+%%% mod_rest_api: the authenticated API, in the VM: a stanza is sent as the account whose
+%%% credentials came with the request (HTTP Basic), never as anyone else; an iq waits for its
+%%% reply, which is the HTTP answer.
+%%%
+%%% The worker has parsed the body and applied the vhost's policy (api_allowed_ips,
+%%% allowed_destinations, allowed_stanza_types); it never sees a password. Here, in this
+%%% order: the credentials (ejabberd's auth, the same failure limit and timing as --auth),
+%%% api_access, the XMPP codec, the sender (stamped with the account's bare JID when absent,
+%%% kept when it is the account's bare or full JID, 403 otherwise), then user_send_packet and
+%%% the router, as for a client's own stanza. An iq goes through ejabberd_router:route_iq/4,
+%%% which gives it a unique signed id, so that no caller ever gets another's reply.
+%%%----------------------------------------------------------------------
+-module(mod_rest_api).
+
+-export([send/2, account/3, credentials/1, iq_status/1, run_send_hook/2]).
+
+-include("logger.hrl").
+
+-define(NS_CLIENT, <<"jabber:client">>).
+-define(XML, <<"application/xmpp+xml">>).
+
+-type credentials() :: none | invalid | {basic, binary(), binary()} | {bearer, binary()}.
+-type context() :: #{host := binary(), ip := inet:ip_address(), opts := gen_mod:opts(),
+                     credentials := credentials()}.
+%% What mod_rest turns into an HTTP answer: status, extra headers, content type, body.
+-type outcome() :: {pos_integer(), [{binary(), binary()}], binary(), binary()}.
+-export_type([credentials/0, context/0, outcome/0]).
+
+%% The credentials ejabberd_http parsed from the Authorization header.
+-spec credentials(undefined | invalid | {binary(), binary()} | {oauth, binary(), term()}) -> credentials().
+credentials(undefined) -> none;
+credentials({User, Password}) when is_binary(User), is_binary(Password) -> {basic, User, Password};
+credentials({oauth, Token, _}) -> {bearer, Token};
+credentials(_) -> invalid.
+
+%% Sends El as the authenticated account.
+-spec send(fxml:xmlel(), context()) -> outcome().
+send(El, #{ip := IP, opts := Opts} = Context) ->
+    try
+        Account = account(Context, mod_rest_opt:api_access(Opts), mod_rest_opt:max_auth_failures(Opts)),
+        deliver(bind(decode(El), Account), IP, mod_rest_opt:iq_timeout(Opts))
+    catch throw:{refused, Status, Body} -> refused(Status, Body)
+    end.
+
+%% The account the credentials name, checked; throws {refused, Status, Body}.
+-spec account(context(), atom(), pos_integer()) -> jid:jid().
+account(#{credentials := {basic, Name, Password}, host := Host, ip := IP}, Access, MaxFailures) ->
+    {User, Server} = case binary:split(Name, <<"@">>) of
+                         [U, S] -> {U, S};
+                         [U] -> {U, Host}
+                     end,
+    Account = try mod_rest_command:authenticate({User, Server, Password}, {IP, MaxFailures})
+              catch throw:{refused, 401, _} ->
+                      throw({refused, 401, <<"Error: invalid credentials.">>})
+              end,
+    {_, LServer, _} = jid:tolower(Account),
+    case acl:match_rule(LServer, Access, Account) of
+        allow -> Account;
+        _ -> throw({refused, 403, <<"Error: api_access does not allow this account.">>})
+    end;
+account(#{credentials := {bearer, _}}, _Access, _MaxFailures) ->
+    throw({refused, 401, <<"Error: only Basic credentials are accepted.">>});
+account(_Context, _Access, _MaxFailures) ->
+    throw({refused, 401, <<"Error: invalid credentials.">>}).
+
+decode(El) ->
+    try xmpp:decode(El, ?NS_CLIENT, ejabberd_config:codec_options()) of
+        Pkt ->
+            case xmpp:is_stanza(Pkt) of
+                true -> Pkt;
+                false -> throw({refused, 422, <<"Error: the element is not a stanza (message, presence or iq).">>})
+            end
+    catch error:{xmpp_codec, Why} ->
+            throw({refused, 422, iolist_to_binary(["Error: not a valid stanza: ", xmpp:format_error(Why), "."])})
+    end.
+
+%% The sender is the account: a stanza without `from` gets its bare JID; one with the
+%% account's bare or full JID keeps it; any other is refused.
+bind(Pkt, Account) ->
+    Pkt1 = case xmpp:get_from(Pkt) of
+               undefined -> xmpp:set_from(Pkt, jid:remove_resource(Account));
+               From ->
+                   case jid:tolower(jid:remove_resource(From)) == jid:tolower(jid:remove_resource(Account)) of
+                       true -> Pkt;
+                       false -> throw({refused, 403, <<"Error: the stanza's 'from' is not the authenticated account.">>})
+                   end
+           end,
+    case {Pkt1, xmpp:get_to(Pkt1)} of
+        %% RFC 6120 §10.3.3: an iq without `to` is handled on behalf of the account.
+        {_, undefined} when element(1, Pkt1) == iq -> xmpp:set_to(Pkt1, jid:remove_resource(Account));
+        {_, undefined} -> throw({refused, 422, <<"Error: the stanza has no 'to'.">>});
+        _ -> Pkt1
+    end.
+
+deliver(Pkt, IP, IqTimeout) ->
+    case {element(1, Pkt), xmpp:get_type(Pkt)} of
+        {iq, Type} when Type == get; Type == set -> ask(Pkt, IP, IqTimeout);
+        {iq, _} -> throw({refused, 422, <<"Error: an iq must be of type get or set.">>});
+        _ ->
+            case run_send_hook(Pkt, IP) of
+                drop -> throw({refused, 403, <<"Error: the stanza was dropped by the server's user_send_packet hooks.">>});
+                Pkt1 -> ejabberd_router:route(Pkt1), {202, [], ?XML, <<>>}
+            end
+    end.
+
+%% Sends the iq and waits for its reply: it is the answer, with the caller's own id back.
+ask(IQ, IP, Timeout) ->
+    case run_send_hook(IQ, IP) of
+        drop -> throw({refused, 403, <<"Error: the stanza was dropped by the server's user_send_packet hooks.">>});
+        IQ1 ->
+            Ref = make_ref(),
+            ejabberd_router:route_iq(IQ1, Ref, self(), Timeout),
+            receive
+                {iq_reply, timeout, Ref} -> no_reply();
+                {iq_reply, Reply, Ref} -> reply(IQ1, Reply)
+            after Timeout + 1000 -> no_reply()
+            end
+    end.
+
+no_reply() ->
+    throw({refused, 504, <<"Error: no answer to the iq in time.">>}).
+
+reply(IQ, Reply) ->
+    %% The id is unique and signed; the sender is checked all the same.
+    To = jid:tolower(xmpp:get_to(IQ)),
+    From = xmpp:get_from(Reply),
+    Expected = To == jid:tolower(From)
+        orelse (element(3, To) == <<>> andalso jid:tolower(jid:remove_resource(From)) == To),
+    case Expected of
+        false -> throw({refused, 502, <<"Error: the iq was answered by an unexpected sender.">>});
+        true ->
+            Reply1 = xmpp:set_id(Reply, xmpp:get_id(IQ)),
+            {iq_status(Reply1), [], ?XML, fxml:element_to_binary(xmpp:encode(Reply1))}
+    end.
+
+%% An iq result is 200; an iq error the HTTP status of its condition (RFC 6120 §8.3.3).
+-spec iq_status(xmpp:iq()) -> pos_integer().
+iq_status(IQ) ->
+    case xmpp:get_type(IQ) of
+        result -> 200;
+        error ->
+            case xmpp:get_error(IQ) of
+                undefined -> 500;
+                Err -> condition_status(condition(xmpp:format_stanza_error(Err)))
+            end
+    end.
+
+%% xmpp:format_stanza_error/1 writes "condition", or "text (condition)" when there is a text.
+condition(Formatted) ->
+    case re:run(Formatted, <<"\\(([a-z-]+)\\)$">>, [{capture, all_but_first, binary}]) of
+        {match, [Condition]} -> Condition;
+        nomatch -> Formatted
+    end.
+
+condition_status(Text) ->
+    case Text of
+        <<"bad-request">> -> 400;
+        <<"conflict">> -> 409;
+        <<"feature-not-implemented">> -> 501;
+        <<"forbidden">> -> 403;
+        <<"gone">> -> 410;
+        <<"item-not-found">> -> 404;
+        <<"jid-malformed">> -> 400;
+        <<"not-acceptable">> -> 406;
+        <<"not-allowed">> -> 405;
+        <<"not-authorized">> -> 403;
+        <<"payment-required">> -> 402;
+        <<"policy-violation">> -> 403;
+        <<"recipient-unavailable">> -> 404;
+        <<"registration-required">> -> 403;
+        <<"remote-server-not-found">> -> 404;
+        <<"remote-server-timeout">> -> 504;
+        <<"resource-constraint">> -> 503;
+        <<"service-unavailable">> -> 503;
+        <<"subscription-required">> -> 403;
+        <<"unexpected-request">> -> 400;
+        _ -> 500
+    end.
+
+refused(401, Body) ->
+    {401, [{<<"WWW-Authenticate">>, <<"Basic realm=\"mod_rest\"">>}], <<"text/plain; charset=utf-8">>, Body};
+refused(429, Body) ->
+    {429, [{<<"Retry-After">>, <<"60">>}], <<"text/plain; charset=utf-8">>, Body};
+refused(Status, Body) ->
+    {Status, [], <<"text/plain; charset=utf-8">>, Body}.
+
+%% As ejabberd_c2s does for a client's stanza: the sender's server runs user_send_packet
+%% (MAM archives it, carbons copy it); returns what the hooks make of it, or drop.
+-spec run_send_hook(xmpp:stanza(), inet:ip_address()) -> xmpp:stanza() | drop.
+run_send_hook(Pkt, IP) ->
+    From = xmpp:get_from(Pkt),
+    {LUser, LServer, LResource} = jid:tolower(From),
+    C2SState = #{jid => From, user => LUser, server => LServer, resource => LResource,
+                 lserver => LServer, ip => {IP, 0}, lang => <<"en">>},
+    case ejabberd_hooks:run_fold(user_send_packet, LServer, {Pkt, C2SState}, []) of
+        {drop, _} -> drop;
+        {Pkt1, _} -> Pkt1
+    end.

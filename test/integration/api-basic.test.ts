@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The authenticated API, first part: HTTP Basic credentials of a local account; the sender is
+// that account (stamped, kept, or refused); an iq's reply is the answer; real XMPP clients on
+// the other end. Legacy requests (no Authorization header) are covered by the other suites.
+import { expect } from 'chai';
+import { xml } from '@xmpp/client';
+import type { Sandbox } from '../../scripts/sandbox.js';
+import { bodyOf, post, startSandbox, stopSandbox, suiteFailed, unique, XmppUser, type Reply } from './support.js';
+
+const ALICE_PW = 'Al1ce-api-pw-7c';
+const BOB_PW = 'B0b-api-pw-2e';
+const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+const XML = 'application/xmpp+xml';
+
+describe('the authenticated API: Basic credentials, the sender bound to the account, iq replies', function () {
+  let sb: Sandbox | undefined;
+  let bob: XmppUser;
+  const as = (user: string, password: string, body: string): Promise<Reply> =>
+    post(sb!, body, { headers: { Authorization: basic(user, password), 'Content-Type': XML } });
+
+  before(async function () {
+    sb = await startSandbox('api-basic', {
+      users: [
+        ['alice', ALICE_PW],
+        ['bob', BOB_PW],
+        ['admin', 'admin-pw'],
+      ],
+      modRest: { iq_timeout: '3 seconds' },
+      config: { modules: { mod_roster: {}, mod_disco: {}, mod_version: {} } },
+    });
+    bob = await XmppUser.login(sb, 'bob', BOB_PW, 'desk');
+  });
+  after(async function () {
+    await bob?.stop();
+    await stopSandbox(sb, suiteFailed(this));
+  });
+
+  it("answers 202 to a message without from, delivered from the account's bare JID", async function () {
+    const text = unique('api-stamped');
+    const reply = await as('alice', ALICE_PW, `<message to="bob@localhost"><body>${text}</body></message>`);
+    expect([reply.status, reply.body]).to.deep.equal([202, '']);
+    expect((await bob.waitForBody(text)).attrs.from).to.equal('alice@localhost');
+  });
+
+  it("keeps a from that is the account's own full JID, and takes user@vhost as the user", async function () {
+    const text = unique('api-full');
+    const reply = await as('alice@localhost', ALICE_PW, `<message from="alice@localhost/laptop" to="bob@localhost"><body>${text}</body></message>`);
+    expect(reply.status).to.equal(202);
+    expect((await bob.waitForBody(text)).attrs.from).to.equal('alice@localhost/laptop');
+  });
+
+  it('refuses with 403 a from of another account, and delivers nothing', async function () {
+    const text = unique('api-spoof');
+    const reply = await as('alice', ALICE_PW, `<message from="admin@localhost" to="bob@localhost"><body>${text}</body></message>`);
+    expect([reply.status, reply.body]).to.deep.equal([403, "Error: the stanza's 'from' is not the authenticated account."]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(bob.received((s) => bodyOf(s) === text)).to.have.length(0);
+  });
+
+  it('answers a wrong password and an unknown user alike: 401 with WWW-Authenticate', async function () {
+    const wrong = await as('alice', 'not-her-password', '<message to="bob@localhost"><body>x</body></message>');
+    const unknown = await as('nobody', 'not-her-password', '<message to="bob@localhost"><body>x</body></message>');
+    for (const r of [wrong, unknown]) {
+      expect([r.status, r.body]).to.deep.equal([401, 'Error: invalid credentials.']);
+      expect(r.headers['www-authenticate']).to.equal('Basic realm="mod_rest"');
+    }
+  });
+
+  it('answers an iq to the server with its result, in XML, with the caller\'s own id', async function () {
+    const reply = await as('alice', ALICE_PW, '<iq type="get" id="v1" to="localhost"><query xmlns="jabber:iq:version"/></iq>');
+    expect(reply.status).to.equal(200);
+    expect(reply.contentType).to.equal(XML);
+    expect(reply.body).to.match(/^<iq /);
+    expect(reply.body).to.include("id='v1'");
+    expect(reply.body).to.include("type='result'");
+    expect(reply.body).to.include('<name>ejabberd</name>');
+  });
+
+  it('answers an iq that a logged-in client answers, and an iq to an offline full JID with 503', async function () {
+    bob.answerIq('urn:example:echo', 'query', () => xml('query', { xmlns: 'urn:example:echo' }, xml('said', {}, 'hello from bob')));
+    const answered = await as('alice', ALICE_PW, `<iq type="get" id="e1" to="${bob.jid}"><query xmlns="urn:example:echo"/></iq>`);
+    expect(answered.status).to.equal(200);
+    expect(answered.body).to.include('hello from bob');
+    expect(answered.body).to.include("id='e1'");
+    const offline = await as('alice', ALICE_PW, '<iq type="get" id="o1" to="bob@localhost/nowhere"><ping xmlns="urn:xmpp:ping"/></iq>');
+    expect(offline.status).to.equal(503);
+    expect(offline.body).to.include('service-unavailable');
+  });
+
+  it('gives each of two users their own reply to concurrent iqs with equal ids', async function () {
+    const [a, b] = await Promise.all([
+      as('alice', ALICE_PW, `<iq type="get" id="same" to="${bob.jid}"><query xmlns="urn:example:echo"/></iq>`),
+      as('admin', 'admin-pw', `<iq type="get" id="same" to="${bob.jid}"><query xmlns="urn:example:echo"/></iq>`),
+    ]);
+    expect(a.status).to.equal(200);
+    expect(b.status).to.equal(200);
+    expect(a.body).to.include("to='alice@localhost'");
+    expect(b.body).to.include("to='admin@localhost'");
+  });
+
+  it('answers 504 when nobody answers the iq in time (iq_timeout)', async function () {
+    bob.answerIq('urn:example:echo', 'query', null); // bob's client now leaves them unanswered
+    const started = Date.now();
+    const reply = await as('alice', ALICE_PW, `<iq type="get" id="t1" to="${bob.jid}"><query xmlns="urn:example:echo"/></iq>`);
+    expect([reply.status, reply.body]).to.deep.equal([504, 'Error: no answer to the iq in time.']);
+    expect(Date.now() - started).to.be.within(2_500, 6_000);
+  });
+
+  it('runs a command line sent with Authorization as that account (here refused: not an admin)', async function () {
+    const refused = await post(sb!, 'registered_users localhost', { headers: { Authorization: basic('alice', ALICE_PW) } });
+    expect([refused.status, refused.body]).to.deep.equal([403, "Error: alice@localhost is not allowed to run 'registered_users'."]);
+    const admin = await post(sb!, 'connected_users_number', { headers: { Authorization: basic('admin', 'admin-pw') } });
+    expect([admin.status, admin.body]).to.deep.equal([200, '1']);
+  });
+});
