@@ -8,6 +8,7 @@ import type { Action } from './types.js';
 /** Stable identifiers of the answers below; safe to log, test and document. */
 export type RestErrorCode =
   | 'NOT_POST'
+  | 'NO_SUCH_PATH'
   | 'REJECTED'
   | 'NO_FROM'
   | 'SENDER_NOT_ALLOWED'
@@ -25,6 +26,8 @@ export interface CatalogueEntry {
 export const CATALOGUE: Readonly<Record<RestErrorCode, CatalogueEntry>> = Object.freeze({
   // Compatibility: the original answered 200 with this text to anything but POST /rest.
   NOT_POST: { status: 200, body: 'Try POSTing a stanza.' },
+  // The authenticated API has paths of its own; anything else there is unknown.
+  NO_SUCH_PATH: { status: 404, body: 'Error: no such path in the REST API.' },
   // Compatibility: one body for every refusal (IP, malformed XML, destination, type); the reason
   // stays in RestError.reason for the logs.
   REJECTED: { status: 406, body: 'Error: REST request is rejected by service.' },
@@ -87,6 +90,7 @@ export class RestError extends Error {
 }
 
 export const notPost = (): RestError => new RestError('NOT_POST');
+export const noSuchPath = (): RestError => new RestError('NO_SUCH_PATH');
 export const rejected = (reason: RejectReason, cause?: unknown): RestError =>
   new RestError('REJECTED', reason, cause === undefined ? undefined : { cause });
 export const noFrom = (): RestError => new RestError('NO_FROM');

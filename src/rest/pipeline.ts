@@ -6,6 +6,7 @@
 //   -> (e) command: split, --auth -> command
 
 import { compileIpPolicy, type IpMatcher } from './access.js';
+import { stanzaForPath } from './api-paths.js';
 import { parseCommand } from './command-line.js';
 import { noFrom, notPost, rejected, senderNotAllowed, toAnswer } from './errors.js';
 import { compileJidPolicy, type JidMatcher } from './jid.js';
@@ -80,12 +81,13 @@ export function handleRequest(
   onError?: (err: unknown) => void,
 ): Action {
   try {
-    if (req.method !== 'POST' || req.path.length > 0) throw notPost();
     const api = req.api === true;
+    const atRoot = req.method === 'POST' && req.path.length === 0;
+    if (!atRoot && !api) throw notPost();
     if (!(api ? policy.apiIpAllowed : policy.ipAllowed)(req.ip)) throw rejected('ip not allowed');
-    if (!looksLikeXml(req.body)) return parseCommand(req.body, policy.maxCommandArgs);
+    if (atRoot && !looksLikeXml(req.body)) return parseCommand(req.body, policy.maxCommandArgs);
 
-    const stanza = parseStanza(req.body, policy.maxXmlDepth, policy.maxXmlElements);
+    const stanza = atRoot ? parseStanza(req.body, policy.maxXmlDepth, policy.maxXmlElements) : stanzaForPath(req);
     let from: string | undefined;
     let to: string | undefined;
     for (const [name, value] of stanza.attrs) {

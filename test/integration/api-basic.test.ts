@@ -26,7 +26,7 @@ describe('the authenticated API: Basic credentials, the sender bound to the acco
         ['admin', 'admin-pw'],
       ],
       modRest: { iq_timeout: '3 seconds' },
-      config: { modules: { mod_roster: {}, mod_disco: {}, mod_version: {} } },
+      config: { modules: { mod_roster: {}, mod_disco: {}, mod_version: {}, mod_ping: {} } },
     });
     bob = await XmppUser.login(sb, 'bob', BOB_PW, 'desk');
   });
@@ -104,6 +104,33 @@ describe('the authenticated API: Basic credentials, the sender bound to the acco
     const reply = await as('alice', ALICE_PW, `<iq type="get" id="t1" to="${bob.jid}"><query xmlns="urn:example:echo"/></iq>`);
     expect([reply.status, reply.body]).to.deep.equal([504, 'Error: no answer to the iq in time.']);
     expect(Date.now() - started).to.be.within(2_500, 6_000);
+  });
+
+  it('answers GET /rest/{query}/{to} with the reply to that iq: ping, version, disco', async function () {
+    const get = (path: string) => post(sb!, null, { method: 'GET', path, headers: { Authorization: basic('alice', ALICE_PW) } });
+    const ping = await get('/rest/ping/localhost');
+    expect([ping.status, ping.contentType]).to.deep.equal([200, XML]);
+    expect(ping.body).to.match(/^<iq [^>]*type='result'/);
+    const version = await get('/rest/version/localhost');
+    expect(version.body).to.include('<name>ejabberd</name>');
+    const disco = await get('/rest/disco/localhost');
+    expect(disco.body).to.include('http://jabber.org/protocol/disco#info');
+    const unknown = await get('/rest/bogus/localhost');
+    expect([unknown.status, unknown.body]).to.deep.equal([404, 'Error: no such path in the REST API.']);
+    // Without credentials, the original's answer to a sub-path is unchanged.
+    const legacy = await post(sb!, null, { method: 'GET', path: '/rest/ping/localhost' });
+    expect([legacy.status, legacy.body]).to.deep.equal([200, 'Try POSTing a stanza.']);
+  });
+
+  it('sends POST /rest/message/{type}/{to} with a text body as a message of that type', async function () {
+    const text = unique('api-path');
+    const reply = await post(sb!, text, {
+      path: '/rest/message/chat/bob@localhost',
+      headers: { Authorization: basic('alice', ALICE_PW), 'Content-Type': 'text/plain' },
+    });
+    expect([reply.status, reply.body]).to.deep.equal([202, '']);
+    const got = await bob.waitForBody(text);
+    expect([got.attrs.from, got.attrs.type]).to.deep.equal(['alice@localhost', 'chat']);
   });
 
   it('runs a command line sent with Authorization as that account (here refused: not an admin)', async function () {

@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import { CATALOGUE, RestError, toAnswer } from '../../src/rest/errors.js';
 import { compilePolicy, handleRequest, looksLikeXml } from '../../src/rest/pipeline.js';
-import type { Action, HostPolicy, RestRequest } from '../../src/rest/types.js';
+import type { Action, HostPolicy, RestRequest, XmlElement } from '../../src/rest/types.js';
 
 const OPEN: HostPolicy = { allowedIps: [], allowedDestinations: [], allowedStanzaTypes: [], allowedSenders: null };
 const MESSAGE = "<message from='a@localhost' to='nolan@localhost' type='chat'><body>hi</body></message>";
@@ -235,5 +235,56 @@ describe('pipeline: the authenticated API (api requests)', () => {
     const strict = compilePolicy({ ...OPEN, allowedDestinations: ['bob@localhost'], allowedStanzaTypes: ['message'] });
     expect(handleRequest(request("<message to='eve@localhost'/>", { api: true }), strict)).to.deep.equal(answer('REJECTED'));
     expect(handleRequest(request("<iq to='bob@localhost' type='get' id='1'/>", { api: true }), strict)).to.deep.equal(answer('REJECTED'));
+  });
+});
+
+describe('pipeline: the authenticated API paths', () => {
+  const policy = compilePolicy(OPEN);
+  const api = (method: string, path: string[], body = '') => handleRequest(request(body, { method, path, api: true }), policy);
+  const stanzaOf = (action: Action) => {
+    expect(action.kind).to.equal('send');
+    return (action as { stanza: XmlElement }).stanza;
+  };
+
+  it('turns GET /rest/{query}/{to} into an iq get with its payload and a fresh id', () => {
+    const payloads: Record<string, [string, string]> = {
+      ping: ['ping', 'urn:xmpp:ping'],
+      version: ['query', 'jabber:iq:version'],
+      disco: ['query', 'http://jabber.org/protocol/disco#info'],
+      items: ['query', 'http://jabber.org/protocol/disco#items'],
+      lastactivity: ['query', 'jabber:iq:last'],
+    };
+    for (const [query, [name, xmlns]] of Object.entries(payloads)) {
+      const iq = stanzaOf(api('GET', [query, 'localhost']));
+      expect(iq.name).to.equal('iq');
+      const attrs = Object.fromEntries(iq.attrs);
+      expect([attrs.type, attrs.to]).to.deep.equal(['get', 'localhost']);
+      expect(attrs.id).to.match(/^[0-9a-f-]{36}$/);
+      expect(iq.children).to.deep.equal([{ name, attrs: [['xmlns', xmlns]], children: [] }]);
+    }
+    expect(Object.fromEntries(stanzaOf(api('GET', ['ping', 'localhost'])).attrs).id).to.not.equal(
+      Object.fromEntries(stanzaOf(api('GET', ['ping', 'localhost'])).attrs).id,
+    );
+  });
+
+  it('turns POST /rest/message/{type}/{to} into a message whose body is the text', () => {
+    const msg = stanzaOf(api('POST', ['message', 'chat', 'bob@localhost'], 'héllo <&>'));
+    expect(msg.name).to.equal('message');
+    expect(Object.fromEntries(msg.attrs)).to.include({ type: 'chat', to: 'bob@localhost' });
+    expect(msg.children).to.deep.equal([{ name: 'body', attrs: [], children: ['héllo <&>'] }]);
+  });
+
+  it('answers 404 to any other path or method of the API, and keeps the legacy answer without credentials', () => {
+    const notFound = { kind: 'answer', status: 404, body: 'Error: no such path in the REST API.' };
+    for (const [method, path] of [['GET', ['bogus', 'x']], ['GET', []], ['POST', ['message', 'bogus', 'b@x']], ['PUT', ['ping', 'x']], ['GET', ['ping', 'a', 'b']]] as const) {
+      expect(api(method, [...path]), `${method} ${path.join('/')}`).to.deep.equal(notFound);
+    }
+    expect(handleRequest(request('', { method: 'GET', path: ['ping', 'localhost'] }), policy)).to.deep.equal(answer('NOT_POST'));
+  });
+
+  it('applies the policy to the stanza a path stands for', () => {
+    const strict = compilePolicy({ ...OPEN, allowedDestinations: ['bob@localhost'] });
+    const refused = handleRequest(request('', { method: 'GET', path: ['ping', 'eve@localhost'], api: true }), strict);
+    expect(refused).to.deep.equal(answer('REJECTED'));
   });
 });
