@@ -110,7 +110,8 @@ handle(LocalPath, #request{method = Method, data = Data, ip = {IP, _}, host = Ht
                     retry_later(429, <<"Error: too many requests from this address; try again later.">>);
                 {ok, true} ->
                     Context = #{host => Host, ip => IP, opts => Opts,
-                                credentials => mod_rest_api:credentials(Request#request.auth)},
+                                credentials => mod_rest_api:credentials(Request#request.auth),
+                                iq_timeout => mod_rest_api:iq_timeout(Request#request.headers, Opts)},
                     forward(LocalPath, Method, Data, Context);
                 {ok, false} ->
                     %% Refused here, before it is copied into a frame.
@@ -219,8 +220,8 @@ carry_out({route, El}, #{ip := IP}) ->
             %% The original's answer, kept for compatibility.
             answer(500, <<"Error: xmpp_codec">>)
     end;
-carry_out({send, El}, Context) ->
-    {Status, Headers, ContentType, Body} = mod_rest_api:send(El, Context),
+carry_out({Kind, El}, Context) when Kind == send; Kind == echo ->
+    {Status, Headers, ContentType, Body} = mod_rest_api:Kind(El, Context),
     {Status, reason_phrase(Status),
      Headers ++ [{<<"Content-Type">>, ContentType}, {<<"X-Content-Type-Options">>, <<"nosniff">>}],
      Body};
@@ -318,6 +319,8 @@ mod_opt_type(api_access) ->
     econf:acl();
 mod_opt_type(iq_timeout) ->
     econf:timeout(second);
+mod_opt_type(iq_max_timeout) ->
+    econf:timeout(second);
 mod_opt_type(allowed_senders) ->
     econf:either(econf:enum([all]), econf:list(econf:jid()));
 mod_opt_type(allowed_stanza_types) ->
@@ -356,6 +359,7 @@ mod_options(Host) ->
      {api_allowed_ips, [{{127, 0, 0, 1}, 32}, {{0, 0, 0, 0, 0, 0, 0, 1}, 128}]},
      {api_access, all},
      {iq_timeout, timer:seconds(30)},
+     {iq_max_timeout, timer:seconds(300)},
      %% The vhost itself (and its full JIDs, e.g. localhost/rest): never one of its users.
      {allowed_senders, [jid:make(Host)]},
      {allowed_stanza_types, all},
@@ -400,6 +404,10 @@ mod_doc() ->
             #{value => "timeout()",
               desc => <<"How long an iq sent through the authenticated API waits for its "
                         "reply before the answer is 504. Default: 30 seconds.">>}},
+           {iq_max_timeout,
+            #{value => "timeout()",
+              desc => <<"The longest wait a request may ask for with its Prosody-Rest-Timeout "
+                        "header (seconds). Default: 300 seconds.">>}},
            {allowed_senders,
             #{value => "all | [JID]",
               desc => <<"The 'from' a stanza posted without credentials may carry; others "

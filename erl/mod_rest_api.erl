@@ -14,7 +14,8 @@
 %%%----------------------------------------------------------------------
 -module(mod_rest_api).
 
--export([send/2, account/3, credentials/1, iq_status/1, run_send_hook/2]).
+-export([send/2, echo/2, account/3, credentials/1, iq_status/1, iq_timeout/2, run_send_hook/2]).
+-define(TIMEOUT_HEADER, <<"prosody-rest-timeout">>).
 
 -include("logger.hrl").
 
@@ -23,7 +24,7 @@
 
 -type credentials() :: none | invalid | {basic, binary(), binary()} | {bearer, binary()}.
 -type context() :: #{host := binary(), ip := inet:ip_address(), opts := gen_mod:opts(),
-                     credentials := credentials()}.
+                     credentials := credentials(), iq_timeout := pos_integer()}.
 %% What mod_rest turns into an HTTP answer: status, extra headers, content type, body.
 -type outcome() :: {pos_integer(), [{binary(), binary()}], binary(), binary()}.
 -export_type([credentials/0, context/0, outcome/0]).
@@ -37,11 +38,35 @@ credentials(_) -> invalid.
 
 %% Sends El as the authenticated account.
 -spec send(fxml:xmlel(), context()) -> outcome().
-send(El, #{ip := IP, opts := Opts} = Context) ->
+send(El, #{ip := IP, opts := Opts, iq_timeout := IqTimeout} = Context) ->
     try
         Account = account(Context, mod_rest_opt:api_access(Opts), mod_rest_opt:max_auth_failures(Opts)),
-        deliver(bind(decode(El), Account), IP, mod_rest_opt:iq_timeout(Opts))
+        deliver(bind(decode(El), Account), IP, IqTimeout)
     catch throw:{refused, Status, Body} -> refused(Status, Body)
+    end.
+
+%% POST /rest/echo: El as it would be sent (the sender bound, the codec's view), sending nothing.
+-spec echo(fxml:xmlel(), context()) -> outcome().
+echo(El, #{opts := Opts} = Context) ->
+    try
+        Account = account(Context, mod_rest_opt:api_access(Opts), mod_rest_opt:max_auth_failures(Opts)),
+        {200, [], ?XML, fxml:element_to_binary(xmpp:encode(bind(decode(El), Account)))}
+    catch throw:{refused, Status, Body} -> refused(Status, Body)
+    end.
+
+%% How long an iq waits: iq_timeout, or what the request's Prosody-Rest-Timeout header asks
+%% (seconds, as Prosody's mod_rest reads it), at most iq_max_timeout.
+-spec iq_timeout([{atom() | binary(), binary()}], gen_mod:opts()) -> pos_integer().
+iq_timeout(Headers, Opts) ->
+    Asked = [V || {K, V} <- Headers, is_binary(K), string:lowercase(K) == ?TIMEOUT_HEADER],
+    case Asked of
+        [Value | _] ->
+            try binary_to_integer(string:trim(Value)) of
+                Seconds when Seconds > 0 -> min(Seconds * 1000, mod_rest_opt:iq_max_timeout(Opts));
+                _ -> mod_rest_opt:iq_timeout(Opts)
+            catch error:badarg -> mod_rest_opt:iq_timeout(Opts)
+            end;
+        [] -> mod_rest_opt:iq_timeout(Opts)
     end.
 
 %% The account the credentials name, checked; throws {refused, Status, Body}.

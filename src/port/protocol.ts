@@ -14,6 +14,7 @@
 //   {log_level, Level}                                     | {answer, Status, Body}
 //   {request, Id, #{method, path, body, ip, host,    Auth = none | {User, Server, Password}
 //                   api => boolean()}}                    | {send, Xmlel}  (authenticated API)
+//                                                             | {echo, Xmlel}  (POST /rest/echo)
 //                                                  {log, Level, Line}           a log line for ejabberd's log
 //   {ping, N}                                      {pong, N}                    liveness probe
 //   [Frame, ...]  a batch of the above, written at
@@ -137,6 +138,8 @@ function actionTerm(action: Action): OutTerm {
       return new Tuple(atom('route'), xmlTerm(action.stanza));
     case 'send':
       return new Tuple(atom('send'), xmlTerm(action.stanza));
+    case 'echo':
+      return new Tuple(atom('echo'), xmlTerm(action.stanza));
     case 'command': {
       const auth = action.auth
         ? new Tuple(action.auth.user, action.auth.server, action.auth.password)

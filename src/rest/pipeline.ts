@@ -87,7 +87,10 @@ export function handleRequest(
     if (!(api ? policy.apiIpAllowed : policy.ipAllowed)(req.ip)) throw rejected('ip not allowed');
     if (atRoot && !looksLikeXml(req.body)) return parseCommand(req.body, policy.maxCommandArgs);
 
-    const stanza = atRoot ? parseStanza(req.body, policy.maxXmlDepth, policy.maxXmlElements) : stanzaForPath(req);
+    // POST /rest/echo: the posted stanza, as it would be sent.
+    const echo = api && req.method === 'POST' && req.path.length === 1 && req.path[0] === 'echo';
+    const stanza =
+      atRoot || echo ? parseStanza(req.body, policy.maxXmlDepth, policy.maxXmlElements) : stanzaForPath(req);
     let from: string | undefined;
     let to: string | undefined;
     for (const [name, value] of stanza.attrs) {
@@ -108,7 +111,7 @@ export function handleRequest(
       if (to === undefined) throw rejected('missing to');
       if (!policy.destinationAllowed(to)) throw rejected('destination not allowed');
     }
-    return api ? { kind: 'send', stanza } : { kind: 'route', stanza };
+    return echo ? { kind: 'echo', stanza } : api ? { kind: 'send', stanza } : { kind: 'route', stanza };
   } catch (err) {
     try {
       onError?.(err);

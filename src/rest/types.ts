@@ -66,6 +66,8 @@ export type Action =
   | { kind: 'route'; stanza: XmlElement }
   /** Authenticated API: send this stanza as the account the stub authenticates (it binds `from`). */
   | { kind: 'send'; stanza: XmlElement }
+  /** Authenticated API, POST /rest/echo: answer this stanza as it would be sent, send nothing. */
+  | { kind: 'echo'; stanza: XmlElement }
   /** Run this ejabberd command (the stub checks credentials and access_commands first). */
   | { kind: 'command'; name: string; args: string[]; auth: CommandAuth | null }
   /** Answer the HTTP request with this status and plain-text body; nothing else happens. */

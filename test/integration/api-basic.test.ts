@@ -25,7 +25,7 @@ describe('the authenticated API: Basic credentials, the sender bound to the acco
         ['bob', BOB_PW],
         ['admin', 'admin-pw'],
       ],
-      modRest: { iq_timeout: '3 seconds' },
+      modRest: { iq_timeout: '3 seconds', iq_max_timeout: '2 seconds' },
       config: { modules: { mod_roster: {}, mod_disco: {}, mod_version: {}, mod_ping: {} } },
     });
     bob = await XmppUser.login(sb, 'bob', BOB_PW, 'desk');
@@ -104,6 +104,37 @@ describe('the authenticated API: Basic credentials, the sender bound to the acco
     const reply = await as('alice', ALICE_PW, `<iq type="get" id="t1" to="${bob.jid}"><query xmlns="urn:example:echo"/></iq>`);
     expect([reply.status, reply.body]).to.deep.equal([504, 'Error: no answer to the iq in time.']);
     expect(Date.now() - started).to.be.within(2_500, 6_000);
+  });
+
+  it('waits as long as the Prosody-Rest-Timeout header asks, at most iq_max_timeout', async function () {
+    const ask = async (seconds: string) => {
+      const started = Date.now();
+      const reply = await post(sb!, `<iq type="get" id="h1" to="${bob.jid}"><query xmlns="urn:example:echo"/></iq>`, {
+        headers: { Authorization: basic('alice', ALICE_PW), 'Content-Type': XML, 'Prosody-Rest-Timeout': seconds },
+      });
+      expect(reply.status).to.equal(504);
+      return Date.now() - started;
+    };
+    expect(await ask('1'), 'ms for a 1 s wait').to.be.within(900, 2_800);
+    expect(await ask('100'), 'ms for 100 s, capped at 2 s').to.be.within(1_900, 3_900);
+  });
+
+  it('answers POST /rest/echo with the stanza as it would be sent, and sends nothing', async function () {
+    const text = unique('api-echo');
+    const reply = await post(sb!, `<message to="bob@localhost"><body>${text}</body></message>`, {
+      path: '/rest/echo',
+      headers: { Authorization: basic('alice', ALICE_PW), 'Content-Type': XML },
+    });
+    expect([reply.status, reply.contentType]).to.deep.equal([200, XML]);
+    expect(reply.body).to.include("from='alice@localhost'");
+    expect(reply.body).to.include(text);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(bob.received((st) => bodyOf(st) === text)).to.have.length(0);
+    const spoofed = await post(sb!, '<message from="admin@localhost" to="bob@localhost"/>', {
+      path: '/rest/echo',
+      headers: { Authorization: basic('alice', ALICE_PW), 'Content-Type': XML },
+    });
+    expect(spoofed.status).to.equal(403);
   });
 
   it('answers GET /rest/{query}/{to} with the reply to that iq: ping, version, disco', async function () {

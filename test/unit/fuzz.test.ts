@@ -45,6 +45,7 @@ function wellFormed(action: Action): boolean {
       return ANSWER_STATUSES.has(action.status) && action.body.startsWith(action.status === 200 ? 'Try' : 'Error: ');
     case 'route':
     case 'send':
+    case 'echo':
       return action.stanza.name.length > 0;
     case 'command':
       return action.name.length > 0 && action.args.every((a) => typeof a === 'string');
