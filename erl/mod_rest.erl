@@ -111,7 +111,8 @@ handle(LocalPath, #request{method = Method, data = Data, ip = {IP, _}, host = Ht
                 {ok, true} ->
                     Context = #{host => Host, ip => IP, opts => Opts,
                                 credentials => mod_rest_api:credentials(Request#request.auth),
-                                iq_timeout => mod_rest_api:iq_timeout(Request#request.headers, Opts)},
+                                iq_timeout => mod_rest_api:iq_timeout(Request#request.headers, Opts),
+                                content_type => proplists:get_value('Content-Type', Request#request.headers, <<>>)},
                     forward(LocalPath, Method, Data, Context);
                 {ok, false} ->
                     %% Refused here, before it is copied into a frame.
@@ -173,9 +174,11 @@ trusted_proxy(Address, Masks) ->
 
 %% A request with credentials (an Authorization header) is the authenticated API
 %% (mod_rest_api); without, the original protocol, answered as the original did.
-forward(LocalPath, Method, Data, #{host := Host, ip := IP, opts := Opts, credentials := Credentials} = Context) ->
+forward(LocalPath, Method, Data, #{host := Host, ip := IP, opts := Opts, credentials := Credentials,
+                                    content_type := ContentType} = Context) ->
     Request = #{method => method_name(Method), path => LocalPath, body => Data,
-                ip => list_to_binary(inet:ntoa(IP)), host => Host, api => Credentials /= none},
+                ip => list_to_binary(inet:ntoa(IP)), host => Host, api => Credentials /= none,
+                content_type => ContentType},
     case mod_rest_port:call(Request, mod_rest_opt:request_timeout(Opts),
                             mod_rest_opt:max_in_flight(Opts)) of
         {ok, Action} -> carry_out(Action, Context);

@@ -22,7 +22,9 @@
 %%%   {forget, Host}                                       | {command, Name, [Arg], Auth}
 %%%   {log_level, debug|info|warning|error}                | {answer, Status, Body}
 %%%   {request, Id, #{method, path, body,           Auth = none | {User, Server, Password}
-%%%                   ip, host}}                  {log, Level, Line}       for ejabberd's log
+%%%                   ip, host, api,                     | {send, #xmlel{}}  authenticated API
+%%%                   content_type}}                     | {echo, #xmlel{}}  POST /rest/echo
+%%%                                               {log, Level, Line}       for ejabberd's log
 %%%   {ping, N}                                   {pong, N}                liveness probe
 %%%   [Frame, ...]   a batch: several of the above
 %%%                  in one frame, each handled as

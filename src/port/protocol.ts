@@ -13,7 +13,8 @@
 //   {forget, Host}                                         | {command, Name, [Arg], Auth}
 //   {log_level, Level}                                     | {answer, Status, Body}
 //   {request, Id, #{method, path, body, ip, host,    Auth = none | {User, Server, Password}
-//                   api => boolean()}}                    | {send, Xmlel}  (authenticated API)
+//                   api => boolean(),                     | {send, Xmlel}  (authenticated API)
+//                   content_type => Bin}}   (optional)
 //                                                             | {echo, Xmlel}  (POST /rest/echo)
 //                                                  {log, Level, Line}           a log line for ejabberd's log
 //   {ping, N}                                      {pong, N}                    liveness probe
@@ -87,7 +88,13 @@ function parseRequest(m: TermMap): RestRequest {
     ip: text(field(m, 'ip')),
     host: text(field(m, 'host')),
     ...(m.has('api') ? { api: isTrue(m.get('api')) } : {}),
+    ...(m.has('content_type') ? { contentType: mediaType(text(m.get('content_type'))) } : {}),
   };
+}
+
+/** "Application/JSON; charset=utf-8" -> "application/json". */
+function mediaType(header: string): string {
+  return header.split(';')[0]!.trim().toLowerCase();
 }
 
 function isTrue(t: Term | undefined): boolean {

@@ -16,7 +16,9 @@ export type RestErrorCode =
   | 'EMPTY_COMMAND'
   | 'BAD_AUTH_SYNTAX'
   | 'TOO_MANY_ELEMENTS'
-  | 'TOO_MANY_ARGUMENTS';
+  | 'TOO_MANY_ARGUMENTS'
+  | 'BAD_JSON'
+  | 'BAD_JSON_STANZA';
 
 export interface CatalogueEntry {
   readonly status: number;
@@ -40,6 +42,9 @@ export const CATALOGUE: Readonly<Record<RestErrorCode, CatalogueEntry>> = Object
   // Work bounds: one client's huge request must not stall everyone else's (parsing stops there).
   TOO_MANY_ELEMENTS: { status: 413, body: 'Error: the stanza has more elements than max_xml_elements.' },
   TOO_MANY_ARGUMENTS: { status: 413, body: 'Error: the command line has more arguments than max_command_args.' },
+  // The authenticated API's JSON and form bodies (Prosody's mapping).
+  BAD_JSON: { status: 400, body: 'Error: the JSON body does not parse.' },
+  BAD_JSON_STANZA: { status: 422, body: 'Error: the JSON body is not a stanza Prosody\'s mapping knows.' },
 });
 
 /** The answer to anything that is not a RestError: a defect in the worker, never the client's fault. */
@@ -101,6 +106,8 @@ export const emptyCommand = (): RestError => new RestError('EMPTY_COMMAND');
 export const badAuthSyntax = (): RestError => new RestError('BAD_AUTH_SYNTAX');
 export const tooManyElements = (): RestError => new RestError('TOO_MANY_ELEMENTS');
 export const tooManyArguments = (): RestError => new RestError('TOO_MANY_ARGUMENTS');
+export const badJson = (cause?: unknown): RestError => new RestError('BAD_JSON', undefined, cause === undefined ? undefined : { cause });
+export const badJsonStanza = (reason: string): RestError => new RestError('BAD_JSON_STANZA', reason);
 
 /** Turn anything thrown into the HTTP answer for it: a RestError keeps its own, anything else is 500. */
 export function toAnswer(err: unknown): Action {

@@ -7,12 +7,13 @@
 
 import { compileIpPolicy, type IpMatcher } from './access.js';
 import { stanzaForPath } from './api-paths.js';
+import { parseFormBody, parseJsonBody, stanzaFromJson } from './jsonmap.js';
 import { parseCommand } from './command-line.js';
 import { noFrom, notPost, rejected, senderNotAllowed, toAnswer } from './errors.js';
 import { compileJidPolicy, type JidMatcher } from './jid.js';
 import { MAX_COMMAND_ARGS } from './command-line.js';
 import { MAX_XML_DEPTH, MAX_XML_ELEMENTS, parseStanza } from './stanza.js';
-import type { Action, HostPolicy, RestRequest } from './types.js';
+import type { Action, HostPolicy, RestRequest, XmlElement } from './types.js';
 
 /** A HostPolicy compiled once per configuration change, consulted per request. */
 export interface CompiledPolicy {
@@ -71,6 +72,13 @@ export function looksLikeXml(body: Buffer): boolean {
   return false;
 }
 
+/** A JSON or form body of the authenticated API, mapped to its stanza; null for any other body. */
+function mappedBody(req: RestRequest): XmlElement | null {
+  if (req.contentType === 'application/json') return stanzaFromJson(parseJsonBody(req.body));
+  if (req.contentType === 'application/x-www-form-urlencoded') return stanzaFromJson(parseFormBody(req.body));
+  return null;
+}
+
 /**
  * Decide what to do with one request. Never throws. `onError`, if given, sees every error that
  * became an answer (a RestError carries `code` and the internal `reason`), for the caller to log.
@@ -85,12 +93,13 @@ export function handleRequest(
     const atRoot = req.method === 'POST' && req.path.length === 0;
     if (!atRoot && !api) throw notPost();
     if (!(api ? policy.apiIpAllowed : policy.ipAllowed)(req.ip)) throw rejected('ip not allowed');
-    if (atRoot && !looksLikeXml(req.body)) return parseCommand(req.body, policy.maxCommandArgs);
+    const mapped = api && atRoot ? mappedBody(req) : null;
+    if (atRoot && mapped === null && !looksLikeXml(req.body)) return parseCommand(req.body, policy.maxCommandArgs);
 
     // POST /rest/echo: the posted stanza, as it would be sent.
     const echo = api && req.method === 'POST' && req.path.length === 1 && req.path[0] === 'echo';
     const stanza =
-      atRoot || echo ? parseStanza(req.body, policy.maxXmlDepth, policy.maxXmlElements) : stanzaForPath(req);
+      mapped ?? (atRoot || echo ? parseStanza(req.body, policy.maxXmlDepth, policy.maxXmlElements) : stanzaForPath(req));
     let from: string | undefined;
     let to: string | undefined;
     for (const [name, value] of stanza.attrs) {

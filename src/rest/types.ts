@@ -19,6 +19,8 @@ export interface RestRequest {
    * sender the stub binds to the account. Absent in frames of a stub that predates it: false.
    */
   api?: boolean;
+  /** The Content-Type header's media type, lower case, without parameters; absent when none. */
+  contentType?: string;
 }
 
 /** The per-vhost policy, already validated and normalised by ejabberd (econf) before it gets here. */

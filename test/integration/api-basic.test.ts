@@ -164,6 +164,26 @@ describe('the authenticated API: Basic credentials, the sender bound to the acco
     expect([got.attrs.from, got.attrs.type]).to.deep.equal(['alice@localhost', 'chat']);
   });
 
+  it("sends JSON and form bodies in Prosody's mapping, and refuses JSON that does not parse or map", async function () {
+    const send = (body: string, type: string) => post(sb!, body, { headers: { Authorization: basic('alice', ALICE_PW), 'Content-Type': type } });
+    const jsonText = unique('api-json');
+    const json = await send(JSON.stringify({ kind: 'message', type: 'chat', to: 'bob@localhost', body: jsonText }), 'application/json');
+    expect([json.status, json.body]).to.deep.equal([202, '']);
+    const got = await bob.waitForBody(jsonText);
+    expect([got.attrs.from, got.attrs.type]).to.deep.equal(['alice@localhost', 'chat']);
+    const formText = unique('api-form');
+    const form = await send(`to=bob%40localhost&body=${encodeURIComponent(formText)}`, 'application/x-www-form-urlencoded');
+    expect(form.status).to.equal(202);
+    await bob.waitForBody(formText);
+    const ping = await send(JSON.stringify({ kind: 'iq', to: 'localhost', ping: true }), 'application/json; charset=utf-8');
+    expect(ping.status).to.equal(200);
+    expect(ping.body).to.match(/^<iq [^>]*type='result'/);
+    const broken = await send('{"kind":', 'application/json');
+    expect([broken.status, broken.body]).to.deep.equal([400, 'Error: the JSON body does not parse.']);
+    const unknown = await send(JSON.stringify({ kind: 'foo', to: 'bob@localhost' }), 'application/json');
+    expect([unknown.status, unknown.body]).to.deep.equal([422, "Error: the JSON body is not a stanza Prosody's mapping knows."]);
+  });
+
   it('runs a command line sent with Authorization as that account (here refused: not an admin)', async function () {
     const refused = await post(sb!, 'registered_users localhost', { headers: { Authorization: basic('alice', ALICE_PW) } });
     expect([refused.status, refused.body]).to.deep.equal([403, "Error: alice@localhost is not allowed to run 'registered_users'."]);
