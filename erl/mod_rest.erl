@@ -21,7 +21,6 @@
 -include("logger.hrl").
 -include("ejabberd_http.hrl").
 
--define(NS_CLIENT, <<"jabber:client">>).
 
 -type http_answer() :: {pos_integer(), binary(), [{binary(), binary()}], binary()}.
 -define(HEADERS, [{<<"Content-Type">>, <<"text/plain; charset=utf-8">>},
@@ -111,8 +110,7 @@ handle(LocalPath, #request{method = Method, data = Data, ip = {IP, _}, host = Ht
                 {ok, true} ->
                     Context = #{host => Host, ip => IP, opts => Opts,
                                 credentials => mod_rest_api:credentials(Request#request.auth),
-                                iq_timeout => mod_rest_api:iq_timeout(Request#request.headers, Opts),
-                                content_type => proplists:get_value('Content-Type', Request#request.headers, <<>>)},
+                                headers => Request#request.headers},
                     forward(LocalPath, Method, Data, Context);
                 {ok, false} ->
                     %% Refused here, before it is copied into a frame.
@@ -175,10 +173,15 @@ trusted_proxy(Address, Masks) ->
 %% A request with credentials (an Authorization header) is the authenticated API
 %% (mod_rest_api); without, the original protocol, answered as the original did.
 forward(LocalPath, Method, Data, #{host := Host, ip := IP, opts := Opts, credentials := Credentials,
-                                    content_type := ContentType} = Context) ->
-    Request = #{method => method_name(Method), path => LocalPath, body => Data,
-                ip => list_to_binary(inet:ntoa(IP)), host => Host, api => Credentials /= none,
-                content_type => ContentType},
+                                    headers := Headers} = Context) ->
+    Legacy = #{method => method_name(Method), path => LocalPath, body => Data,
+               ip => list_to_binary(inet:ntoa(IP)), host => Host},
+    %% Only the API reads the body's media type (JSON and form bodies).
+    Request = case Credentials of
+                  none -> Legacy;
+                  _ -> Legacy#{api => true,
+                               content_type => proplists:get_value('Content-Type', Headers, <<>>)}
+              end,
     case mod_rest_port:call(Request, mod_rest_opt:request_timeout(Opts),
                             mod_rest_opt:max_in_flight(Opts)) of
         {ok, Action} -> carry_out(Action, Context);
@@ -210,16 +213,11 @@ choose_host(HttpHost, Hosts, IsLoaded) ->
 %%% Carrying out the worker's decision
 %%%===================================================================
 carry_out({route, El}, #{ip := IP}) ->
-    %% Decoded as ejabberd_c2s decodes a client's stanza: children stay raw XML (ignore_els)
-    %% unless validate_stream is on, so they are not decoded here only to be encoded again.
-    try xmpp:decode(El, ?NS_CLIENT, ejabberd_config:codec_options()) of
-        Pkt ->
-            case xmpp:is_stanza(Pkt) of
-                true -> route(Pkt, IP);
-                false -> answer(400, <<"Error: the element is not a stanza (message, presence or iq).">>)
-            end
-    catch error:{xmpp_codec, Why} ->
-            ?DEBUG("mod_rest: not a stanza the XMPP codec accepts: ~ts", [xmpp:format_error(Why)]),
+    case mod_rest_api:decode_stanza(El) of
+        {ok, Pkt} -> route(Pkt, IP);
+        not_stanza -> answer(400, <<"Error: the element is not a stanza (message, presence or iq).">>);
+        {invalid, Why} ->
+            ?DEBUG("mod_rest: not a stanza the XMPP codec accepts: ~ts", [Why]),
             %% The original's answer, kept for compatibility.
             answer(500, <<"Error: xmpp_codec">>)
     end;
@@ -233,7 +231,7 @@ carry_out({command, _Name, _Args, {_, _, _}}, #{credentials := Credentials}) whe
 carry_out({command, Name, Args, Auth}, #{host := Host, ip := IP, opts := Opts, credentials := Credentials}) ->
     %% A command line sent with Authorization runs as that account, as --auth does.
     Auth1 = case Credentials of
-                {basic, User, Password} -> basic_auth(User, Password, Host);
+                {basic, User, Password} -> mod_rest_api:basic_auth({User, Password}, Host);
                 _ -> Auth
             end,
     case mod_rest_command:run(Host, Name, Args, Auth1, {IP, mod_rest_opt:max_auth_failures(Opts)}) of
@@ -243,13 +241,6 @@ carry_out({command, Name, Args, Auth}, #{host := Host, ip := IP, opts := Opts, c
 carry_out({answer, Status, Body}, _Context)
   when is_integer(Status), Status >= 200, Status =< 599, is_binary(Body) ->
     answer(Status, Body).
-
-%% Basic's user is `user` (of the vhost the Host header chose) or `user@vhost`.
-basic_auth(Name, Password, Host) ->
-    case binary:split(Name, <<"@">>) of
-        [User, Server] -> {User, Server, Password};
-        [User] -> {User, Host, Password}
-    end.
 
 %% As for a client's stanza: the sender's server runs user_send_packet (MAM archives it,
 %% carbons copy it), then the router delivers what the hooks return.
@@ -294,8 +285,8 @@ reason_phrase(400) -> <<"Bad Request">>;
 reason_phrase(401) -> <<"Unauthorized">>;
 reason_phrase(403) -> <<"Forbidden">>;
 reason_phrase(404) -> <<"Not Found">>;
-reason_phrase(406) -> <<"Not Acceptable">>;
 reason_phrase(405) -> <<"Method Not Allowed">>;
+reason_phrase(406) -> <<"Not Acceptable">>;
 reason_phrase(409) -> <<"Conflict">>;
 reason_phrase(413) -> <<"Content Too Large">>;
 reason_phrase(422) -> <<"Unprocessable Content">>;

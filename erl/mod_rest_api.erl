@@ -14,7 +14,8 @@
 %%%----------------------------------------------------------------------
 -module(mod_rest_api).
 
--export([send/2, echo/2, account/3, credentials/1, iq_status/1, iq_timeout/2, run_send_hook/2]).
+-export([send/2, echo/2, credentials/1, basic_auth/2, decode_stanza/1, iq_status/1,
+         iq_timeout/2, run_send_hook/2]).
 -define(TIMEOUT_HEADER, <<"prosody-rest-timeout">>).
 
 -include("logger.hrl").
@@ -24,7 +25,7 @@
 
 -type credentials() :: none | invalid | {basic, binary(), binary()} | {bearer, binary()}.
 -type context() :: #{host := binary(), ip := inet:ip_address(), opts := gen_mod:opts(),
-                     credentials := credentials(), iq_timeout := pos_integer()}.
+                     credentials := credentials(), headers := [{atom() | binary(), binary()}]}.
 %% What mod_rest turns into an HTTP answer: status, extra headers, content type, body.
 -type outcome() :: {pos_integer(), [{binary(), binary()}], binary(), binary()}.
 -export_type([credentials/0, context/0, outcome/0]).
@@ -38,20 +39,26 @@ credentials(_) -> invalid.
 
 %% Sends El as the authenticated account.
 -spec send(fxml:xmlel(), context()) -> outcome().
-send(El, #{ip := IP, opts := Opts, iq_timeout := IqTimeout} = Context) ->
-    try
-        Account = account(Context, mod_rest_opt:api_access(Opts), mod_rest_opt:max_auth_failures(Opts)),
-        deliver(bind(decode(El), Account), IP, IqTimeout)
-    catch throw:{refused, Status, Body} -> refused(Status, Body)
-    end.
+send(El, #{ip := IP, opts := Opts, headers := Headers} = Context) ->
+    answer(fun() -> deliver(bound(El, Context), IP, iq_timeout(Headers, Opts)) end).
 
 %% POST /rest/echo: El as it would be sent (the sender bound, the codec's view), sending nothing.
 -spec echo(fxml:xmlel(), context()) -> outcome().
-echo(El, #{opts := Opts} = Context) ->
-    try
-        Account = account(Context, mod_rest_opt:api_access(Opts), mod_rest_opt:max_auth_failures(Opts)),
-        {200, [], ?XML, fxml:element_to_binary(xmpp:encode(bind(decode(El), Account)))}
+echo(El, Context) ->
+    answer(fun() -> {200, [], ?XML, fxml:element_to_binary(xmpp:encode(bound(El, Context)))} end).
+
+answer(Outcome) ->
+    try Outcome()
     catch throw:{refused, Status, Body} -> refused(Status, Body)
+    end.
+
+%% El decoded, its sender bound to the authenticated account.
+bound(El, Context) ->
+    Account = account(Context),
+    case decode_stanza(El) of
+        {ok, Pkt} -> bind(Pkt, Account);
+        not_stanza -> throw({refused, 422, <<"Error: the element is not a stanza (message, presence or iq).">>});
+        {invalid, Why} -> throw({refused, 422, iolist_to_binary(["Error: not a valid stanza: ", Why, "."])})
     end.
 
 %% How long an iq waits: iq_timeout, or what the request's Prosody-Rest-Timeout header asks
@@ -70,35 +77,42 @@ iq_timeout(Headers, Opts) ->
     end.
 
 %% The account the credentials name, checked; throws {refused, Status, Body}.
--spec account(context(), atom(), pos_integer()) -> jid:jid().
-account(#{credentials := {basic, Name, Password}, host := Host, ip := IP}, Access, MaxFailures) ->
-    {User, Server} = case binary:split(Name, <<"@">>) of
-                         [U, S] -> {U, S};
-                         [U] -> {U, Host}
-                     end,
-    Account = try mod_rest_command:authenticate({User, Server, Password}, {IP, MaxFailures})
+account(#{credentials := {basic, Name, Password}, host := Host, ip := IP, opts := Opts}) ->
+    Account = try mod_rest_command:authenticate(basic_auth({Name, Password}, Host),
+                                                {IP, mod_rest_opt:max_auth_failures(Opts)})
               catch throw:{refused, 401, _} ->
                       throw({refused, 401, <<"Error: invalid credentials.">>})
               end,
     {_, LServer, _} = jid:tolower(Account),
-    case acl:match_rule(LServer, Access, Account) of
+    case acl:match_rule(LServer, mod_rest_opt:api_access(Opts), Account) of
         allow -> Account;
         _ -> throw({refused, 403, <<"Error: api_access does not allow this account.">>})
     end;
-account(#{credentials := {bearer, _}}, _Access, _MaxFailures) ->
+account(#{credentials := {bearer, _}}) ->
     throw({refused, 401, <<"Error: only Basic credentials are accepted.">>});
-account(_Context, _Access, _MaxFailures) ->
+account(_Context) ->
     throw({refused, 401, <<"Error: invalid credentials.">>}).
 
-decode(El) ->
+%% Basic's user is `user` (of the vhost the Host header chose) or `user@vhost`; the
+%% credentials in the shape --auth gives them.
+-spec basic_auth({binary(), binary()}, binary()) -> {binary(), binary(), binary()}.
+basic_auth({Name, Password}, Host) ->
+    case binary:split(Name, <<"@">>) of
+        [User, Server] -> {User, Server, Password};
+        [User] -> {User, Host, Password}
+    end.
+
+%% Decoded as ejabberd_c2s decodes a client's stanza: children stay raw XML (ignore_els)
+%% unless validate_stream is on, so they are not decoded here only to be encoded again.
+-spec decode_stanza(fxml:xmlel()) -> {ok, xmpp:stanza()} | not_stanza | {invalid, binary()}.
+decode_stanza(El) ->
     try xmpp:decode(El, ?NS_CLIENT, ejabberd_config:codec_options()) of
         Pkt ->
             case xmpp:is_stanza(Pkt) of
-                true -> Pkt;
-                false -> throw({refused, 422, <<"Error: the element is not a stanza (message, presence or iq).">>})
+                true -> {ok, Pkt};
+                false -> not_stanza
             end
-    catch error:{xmpp_codec, Why} ->
-            throw({refused, 422, iolist_to_binary(["Error: not a valid stanza: ", xmpp:format_error(Why), "."])})
+    catch error:{xmpp_codec, Why} -> {invalid, iolist_to_binary(xmpp:format_error(Why))}
     end.
 
 %% The sender is the account: a stanza without `from` gets its bare JID; one with the
@@ -112,9 +126,9 @@ bind(Pkt, Account) ->
                        false -> throw({refused, 403, <<"Error: the stanza's 'from' is not the authenticated account.">>})
                    end
            end,
-    case {Pkt1, xmpp:get_to(Pkt1)} of
+    case {element(1, Pkt1), xmpp:get_to(Pkt1)} of
         %% RFC 6120 §10.3.3: an iq without `to` is handled on behalf of the account.
-        {_, undefined} when element(1, Pkt1) == iq -> xmpp:set_to(Pkt1, jid:remove_resource(Account));
+        {iq, undefined} -> xmpp:set_to(Pkt1, jid:remove_resource(Account));
         {_, undefined} -> throw({refused, 422, <<"Error: the stanza has no 'to'.">>});
         _ -> Pkt1
     end.
@@ -124,24 +138,26 @@ deliver(Pkt, IP, IqTimeout) ->
         {iq, Type} when Type == get; Type == set -> ask(Pkt, IP, IqTimeout);
         {iq, _} -> throw({refused, 422, <<"Error: an iq must be of type get or set.">>});
         _ ->
-            case run_send_hook(Pkt, IP) of
-                drop -> throw({refused, 403, <<"Error: the stanza was dropped by the server's user_send_packet hooks.">>});
-                Pkt1 -> ejabberd_router:route(Pkt1), {202, [], ?XML, <<>>}
-            end
+            ejabberd_router:route(hooked(Pkt, IP)),
+            {202, [], ?XML, <<>>}
     end.
 
 %% Sends the iq and waits for its reply: it is the answer, with the caller's own id back.
 ask(IQ, IP, Timeout) ->
-    case run_send_hook(IQ, IP) of
+    IQ1 = hooked(IQ, IP),
+    Ref = make_ref(),
+    ejabberd_router:route_iq(IQ1, Ref, self(), Timeout),
+    receive
+        {iq_reply, timeout, Ref} -> no_reply();
+        {iq_reply, Reply, Ref} -> reply(IQ1, Reply)
+    after Timeout + 1000 -> no_reply()
+    end.
+
+%% What the user_send_packet hooks make of Pkt; throws when they drop it.
+hooked(Pkt, IP) ->
+    case run_send_hook(Pkt, IP) of
         drop -> throw({refused, 403, <<"Error: the stanza was dropped by the server's user_send_packet hooks.">>});
-        IQ1 ->
-            Ref = make_ref(),
-            ejabberd_router:route_iq(IQ1, Ref, self(), Timeout),
-            receive
-                {iq_reply, timeout, Ref} -> no_reply();
-                {iq_reply, Reply, Ref} -> reply(IQ1, Reply)
-            after Timeout + 1000 -> no_reply()
-            end
+        Pkt1 -> Pkt1
     end.
 
 no_reply() ->
