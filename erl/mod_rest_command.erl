@@ -14,8 +14,8 @@
 %%%   - 24.06: process2's text is mostly characters, no longer UTF-8 bytes (output_to_binary/1);
 %%%            commands tagged `internal` cannot be run from ejabberdctl (known_command/1).
 %%%   - 26.07: user-policy commands carry `user` and `host` in their own argument list, and
-%%%            --auth callers are checked against api_permissions per host (arity/3 asks
-%%%            ejabberd for the format; the refusal is mapped in failure_answer/3).
+%%%            --auth callers are checked against api_permissions per host (check_arity/4
+%%%            asks ejabberd for the format; the refusal is mapped in failure_answer/4).
 %%%----------------------------------------------------------------------
 -module(mod_rest_command).
 
@@ -54,12 +54,13 @@ run(Host, Name, Args, Auth, Client) ->
         Caller = authenticate(Auth, Client),
         %% Before anything about the command is looked up: who may not run commands at all
         %% learns nothing of them.
-        authorize(Name, Caller, request_vhosts(Host, Caller)),
+        Checked = request_vhosts(Host, Caller),
+        authorize(Name, Caller, Checked),
         Command = known_command(Name),
         Format = check_arity(Name, Command, Args, Auth),
         %% The strictest of every vhost involved: a Host header or an --auth vhost with an
         %% open policy cannot act on a vhost whose policy is closed (security issue, item 6).
-        authorize(Name, Caller, named_vhosts(Format, Args)),
+        authorize(Name, Caller, named_vhosts(Format, Args) -- Checked),
         execute(Name, Command, Args, Auth, secrets(Format, Args, Auth))
     catch throw:{refused, Status, Body} ->
             {Status, iolist_to_binary(Body)}
