@@ -8,8 +8,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { encodeFrame } from './port/etf-writer.js';
 import { LockedWriter } from './port/locked-writer.js';
 import { logFrame, replyFrame } from './port/protocol.js';
-import { compilePolicy, handleRequest, type CompiledPolicy } from './rest/pipeline.js';
-import { log, setLogLevel, setLogSink } from './log.js';
+import { compilePolicy, handleRequestFor, type CompiledPolicy } from './rest/pipeline.js';
+import { log, logRefusal, setLogLevel, setLogSink } from './log.js';
 import { LANE_BUSY_SINCE, LANE_CRASHED, type LaneData, type LaneMessage } from './port/lane-protocol.js';
 
 // A thread's console goes to the process's stdout, which carries frames only (platform-notes,
@@ -41,11 +41,8 @@ parentPort!.on('message', (message: LaneMessage) => {
       const { id, request } = message;
       // Structured cloning turns the Buffer into a plain Uint8Array: view it as a Buffer again.
       const body = Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength);
-      const policy = policies.get(request.host);
       Atomics.store(state, LANE_BUSY_SINCE, Math.floor(Date.now() / 1000));
-      const action = policy
-        ? handleRequest({ ...request, body }, policy)
-        : { kind: 'answer' as const, status: 503, body: 'Error: mod_rest is not configured for this host.' };
+      const action = handleRequestFor({ ...request, body }, policies.get(request.host), logRefusal);
       Atomics.store(state, LANE_BUSY_SINCE, 0);
       send(encodeFrame(replyFrame(id, action)));
       return;

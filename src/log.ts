@@ -3,6 +3,7 @@
 // log as {log, Level, Line} frames once the port is up; before that, and after it closes, to stderr.
 import pino from 'pino';
 import type { LogLevel } from './port/protocol.js';
+import { RestError } from './rest/errors.js';
 
 export type LogSink = (level: LogLevel, line: string) => void;
 
@@ -45,4 +46,10 @@ const EJABBERD_TO_PINO: Record<LogLevel, pino.Level> = { debug: 'debug', info: '
 
 export function setLogLevel(level: LogLevel): void {
   log.level = EJABBERD_TO_PINO[level];
+}
+
+/** Expected refusals are debug noise; anything else that became an answer is a bug worth seeing. */
+export function logRefusal(err: unknown): void {
+  if (err instanceof RestError) log.debug({ code: err.code, reason: err.reason }, 'request refused');
+  else log.error({ err: err instanceof Error ? err.stack : String(err) }, 'request failed in the worker');
 }

@@ -8,9 +8,8 @@ import { LARGE_BODY_BYTES } from './port/lane-protocol.js';
 import { LockedWriter } from './port/locked-writer.js';
 import { PortIo } from './port/stdio.js';
 import { helloFrame, logFrame, parseInbound, pongFrame, ProtocolError, replyFrame, type Inbound } from './port/protocol.js';
-import { compilePolicy, handleRequest, type CompiledPolicy } from './rest/pipeline.js';
-import { RestError } from './rest/errors.js';
-import { log, setLogLevel, setLogSink } from './log.js';
+import { compilePolicy, handleRequestFor, type CompiledPolicy } from './rest/pipeline.js';
+import { log, logRefusal, setLogLevel, setLogSink } from './log.js';
 
 // Any stray byte on stdout would corrupt the frame stream for good (platform-notes, pitfall 1).
 // process.stdout and process.stdin are never touched: PortIo reads and writes fds 0 and 1.
@@ -46,10 +45,7 @@ function dispatch(message: Inbound): void {
         lane.request(message.id, message.request);
         return;
       }
-      const policy = policies.get(message.request.host);
-      const action = policy
-        ? handleRequest(message.request, policy, logRefusal)
-        : { kind: 'answer' as const, status: 503, body: 'Error: mod_rest is not configured for this host.' };
+      const action = handleRequestFor(message.request, policies.get(message.request.host), logRefusal);
       if (log.isLevelEnabled('debug')) {
         const detail = action.kind === 'command' ? action.name : action.kind === 'answer' ? action.status : action.stanza.name;
         log.debug({ id: message.id, ip: message.request.ip, host: message.request.host, action: action.kind, detail }, 'request');
@@ -81,11 +77,6 @@ function dispatch(message: Inbound): void {
   }
 }
 
-// Expected refusals are debug noise; anything else that became an answer is a bug worth seeing.
-function logRefusal(err: unknown): void {
-  if (err instanceof RestError) log.debug({ code: err.code, reason: err.reason }, 'request refused');
-  else log.error({ err: err instanceof Error ? err.stack : String(err) }, 'request failed in the worker');
-}
 
 function onFrame(payload: Buffer): void {
   const term = decode(payload);

@@ -9,6 +9,7 @@ import type { Action } from './types.js';
 export type RestErrorCode =
   | 'NOT_POST'
   | 'NO_SUCH_PATH'
+  | 'NOT_CONFIGURED'
   | 'REJECTED'
   | 'NO_FROM'
   | 'SENDER_NOT_ALLOWED'
@@ -30,6 +31,8 @@ export const CATALOGUE: Readonly<Record<RestErrorCode, CatalogueEntry>> = Object
   NOT_POST: { status: 200, body: 'Try POSTing a stanza.' },
   // The authenticated API has paths of its own; anything else there is unknown.
   NO_SUCH_PATH: { status: 404, body: 'Error: no such path in the REST API.' },
+  // The stub names a vhost it sent no configuration for: never guess its policy.
+  NOT_CONFIGURED: { status: 503, body: 'Error: mod_rest is not configured for this host.' },
   // Compatibility: one body for every refusal (IP, malformed XML, destination, type); the reason
   // stays in RestError.reason for the logs.
   REJECTED: { status: 406, body: 'Error: REST request is rejected by service.' },
@@ -96,6 +99,7 @@ export class RestError extends Error {
 
 export const notPost = (): RestError => new RestError('NOT_POST');
 export const noSuchPath = (): RestError => new RestError('NO_SUCH_PATH');
+export const notConfigured = (): RestError => new RestError('NOT_CONFIGURED');
 export const rejected = (reason: RejectReason, cause?: unknown): RestError =>
   new RestError('REJECTED', reason, cause === undefined ? undefined : { cause });
 export const noFrom = (): RestError => new RestError('NO_FROM');

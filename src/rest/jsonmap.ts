@@ -9,6 +9,9 @@ import type { XmlElement, XmlNode } from './types.js';
 
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
+/** Fatal: invalid UTF-8 is a body that does not parse, not U+FFFD. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 const KINDS: ReadonlySet<string> = new Set(['message', 'presence', 'iq']);
 
 function el(name: string, attrs: Array<[string, string]> = [], children: XmlNode[] = []): XmlElement {
@@ -75,7 +78,7 @@ function node(xmlns: string, v: Json): Array<[string, string]> {
 /** A JSON body; throws BAD_JSON when it does not parse. */
 export function parseJsonBody(body: Buffer): Json {
   try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body)) as Json;
+    return JSON.parse(UTF8.decode(body)) as Json;
   } catch (cause) {
     throw badJson(cause);
   }

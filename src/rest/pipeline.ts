@@ -9,7 +9,7 @@ import { compileIpPolicy, type IpMatcher } from './access.js';
 import { stanzaForPath } from './api-paths.js';
 import { parseFormBody, parseJsonBody, stanzaFromJson } from './jsonmap.js';
 import { parseCommand } from './command-line.js';
-import { noFrom, notPost, rejected, senderNotAllowed, toAnswer } from './errors.js';
+import { noFrom, notConfigured, notPost, rejected, senderNotAllowed, toAnswer } from './errors.js';
 import { compileJidPolicy, type JidMatcher } from './jid.js';
 import { MAX_COMMAND_ARGS } from './command-line.js';
 import { MAX_XML_DEPTH, MAX_XML_ELEMENTS, parseStanza } from './stanza.js';
@@ -79,6 +79,15 @@ function mappedBody(req: RestRequest): XmlElement | null {
   return null;
 }
 
+/** As handleRequest, for a host whose policy may be unknown: then 503, never a guess. */
+export function handleRequestFor(
+  req: RestRequest,
+  policy: CompiledPolicy | undefined,
+  onError?: (err: unknown) => void,
+): Action {
+  return policy ? handleRequest(req, policy, onError) : toAnswer(notConfigured());
+}
+
 /**
  * Decide what to do with one request. Never throws. `onError`, if given, sees every error that
  * became an answer (a RestError carries `code` and the internal `reason`), for the caller to log.
@@ -109,9 +118,9 @@ export function handleRequest(
     if (policy.stanzaTypes !== null && !policy.stanzaTypes.has(stanza.name)) {
       throw rejected('stanza type not allowed');
     }
-    // Other elements go on to ejabberd's XMPP codec, which refuses them as the original did
-    // (500 "Error: xmpp_codec"); only real stanzas need a sender.
-    // The authenticated API's sender is the account: the stub stamps or checks `from`.
+    // Only real stanzas need a sender: other elements go on to ejabberd's XMPP codec, which
+    // refuses them as the original did (500 "Error: xmpp_codec"). In the authenticated API the
+    // sender is the account: the stub stamps or checks `from`.
     if (STANZA_NAMES.has(stanza.name) && !api) {
       if (from === undefined || from === '') throw noFrom();
       if (policy.senderAllowed !== null && !policy.senderAllowed(from)) throw senderNotAllowed();
