@@ -3,6 +3,7 @@
 // password storage (where checking a password costs a PBKDF2 run): the two must not tell an
 // attacker which accounts exist. Alternated requests, medians and their ratio; part of `make bench`.
 import path from 'node:path';
+import { median } from './bench/stats';
 import { freePort, Sandbox } from './sandbox';
 
 const ATTEMPTS = Number(process.env.BENCH_AUTH_ATTEMPTS ?? 60);
@@ -14,10 +15,6 @@ async function timedPost(url: string, body: string): Promise<[number, number]> {
   return [res.status, Number(process.hrtime.bigint() - started) / 1e6];
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 export async function benchAuthTiming(base: string): Promise<void> {
   const sandbox = new Sandbox({

@@ -7,6 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { percentile } from './bench/stats';
 import { ORIGINAL_TREE } from './compare-original';
 import { freePort, Sandbox, sleep } from './sandbox';
 
@@ -42,10 +43,6 @@ function postOnce(url: string, body: Buffer): Promise<number> {
   });
 }
 
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))]! : NaN;
-}
 
 interface Probe {
   p50: number;

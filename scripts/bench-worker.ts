@@ -10,6 +10,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { median } from './bench/stats';
 import { ROOT } from './sandbox';
 
 type Etf = typeof import('../src/port/etf');
@@ -111,11 +112,6 @@ function perCall(fn: (i: number) => unknown, calls = 50_000): number {
   return median(batches);
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 
 function inProcess(): Record<string, number> {
   const requests = Array.from({ length: 1024 }, (_, i) => requestTerm(i + 1));

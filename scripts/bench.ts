@@ -14,6 +14,7 @@ import { ORIGINAL_TREE, send } from './compare-original';
 import { benchAuthTiming } from './bench-auth';
 import { benchHeadOfLine } from './bench-hol';
 import { benchWorker } from './bench-worker';
+import { median } from './bench/stats';
 import { freePort, ROOT, Sandbox, sleep } from './sandbox';
 
 const run = promisify(execFile);
@@ -212,11 +213,6 @@ async function bigStanzaRound(node: Node, bytes: number, tag: string): Promise<S
   return { rps: 1000 / ms, p50: ms, p99: ms, acked, delivered, duplicated, errors: acked ? 0 : 1 };
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 
 interface Scenario {
   name: string;
