@@ -10,7 +10,7 @@ suite=${1:?usage: $0 trixie|sid}
 cache=${MOD_REST_CACHE:-/var/cache/mod_rest}
 root="$cache/chroots/$suite"
 # Bump when the package list changes, so that old caches are rebuilt.
-stamp="$root/.mod_rest-chroot-v1"
+stamp="$root/.mod_rest-chroot-v2"
 
 if [ -f "$stamp" ]; then echo "$root"; exit 0; fi
 
@@ -21,13 +21,18 @@ fi
 mirror=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
 mirror=${mirror:-http://deb.debian.org/debian}
 
+# sid also carries Prosody 13 and prosody-modules (the newest mod_rest): the peer the
+# authenticated API is compared with.
+extra=""
+[ "$suite" = sid ] && extra=",prosody,prosody-modules"
+
 echo "building the $suite chroot in $root (about a minute, ~350 MB) ..." >&2
 rm -rf "$root" "$root.tmp"
 mkdir -p "$cache/chroots"
 # sid's Release file can be past its Valid-Until date: do not let that fail the build.
 mmdebstrap --quiet --variant=minbase --mode=root --format=directory \
   --aptopt='APT::Install-Recommends "false"' --aptopt='Acquire::Check-Valid-Until "false"' \
-  --include=ejabberd,erlang-dev,erlang-eunit,nodejs,ca-certificates,procps \
+  --include=ejabberd,erlang-dev,erlang-eunit,nodejs,ca-certificates,procps$extra \
   "$suite" "$root.tmp" "deb $mirror $suite main" >&2
 printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n' > "$root.tmp/etc/hosts"   # minbase has none
 mv "$root.tmp" "$root"
