@@ -110,7 +110,7 @@ handle(LocalPath, #request{method = Method, data = Data, ip = {IP, _}, host = Ht
                 {ok, true} ->
                     Context = #{host => Host, ip => IP, opts => Opts,
                                 credentials => mod_rest_api:credentials(Request#request.auth),
-                                headers => Request#request.headers},
+                                headers => Request#request.headers, query => Request#request.q},
                     forward(LocalPath, Method, Data, Context);
                 {ok, false} ->
                     %% Refused here, before it is copied into a frame.
@@ -174,19 +174,30 @@ trusted_proxy(Address, Masks) ->
 %% (mod_rest_api); without, the original protocol, answered as the original did.
 forward(LocalPath, Method, Data, #{host := Host, ip := IP, opts := Opts, credentials := Credentials,
                                     headers := Headers} = Context) ->
-    Legacy = #{method => method_name(Method), path => LocalPath, body => Data,
-               ip => list_to_binary(inet:ntoa(IP)), host => Host},
-    %% Only the API reads the body's media type (JSON and form bodies).
-    Request = case Credentials of
-                  none -> Legacy;
-                  _ -> Legacy#{api => true,
-                               content_type => proplists:get_value('Content-Type', Headers, <<>>)}
+    Request0 = #{method => method_name(Method), path => LocalPath, body => Data,
+                 ip => list_to_binary(inet:ntoa(IP)), host => Host},
+    %% The media types tell the API's requests from the original protocol's (and choose the
+    %% answer's format); credentials make a request the API's whatever its shape.
+    Request1 = maps:merge(Request0, mod_rest_api:negotiation(Headers)),
+    Request2 = case Credentials of
+                   none -> Request1;
+                   _ -> Request1#{api => true}
+               end,
+    Request = case query_fields(Context) of
+                  [] -> Request2;
+                  Query -> Request2#{query => Query}
               end,
     case mod_rest_port:call(Request, mod_rest_opt:request_timeout(Opts),
                             mod_rest_opt:max_in_flight(Opts)) of
         {ok, Action} -> carry_out(Action, Context);
         {error, Why} -> port_error_answer(Why)
     end.
+
+%% The query string's fields (GET /rest/archive/JID?max=10), as ejabberd_http decoded them.
+query_fields(#{query := Q}) ->
+    [{K, V} || {K, V} <- Q, is_binary(K), is_binary(V)];
+query_fields(_) ->
+    [].
 
 method_name(Method) when is_atom(Method) -> atom_to_binary(Method, utf8);
 method_name(Method) when is_binary(Method) -> Method.
@@ -222,12 +233,12 @@ carry_out({route, El}, #{ip := IP}) ->
             answer(500, <<"Error: xmpp_codec">>)
     end;
 carry_out({Kind, El}, Context) when Kind == send; Kind == echo ->
-    {Status, Headers, ContentType, Body} = mod_rest_api:Kind(El, Context),
-    {Status, reason_phrase(Status),
-     Headers ++ [{<<"Content-Type">>, ContentType}, {<<"X-Content-Type-Options">>, <<"nosniff">>}],
-     Body};
-carry_out({command, _Name, _Args, {_, _, _}}, #{credentials := Credentials}) when Credentials /= none ->
-    answer(400, <<"Error: give credentials once: in the Authorization header or with --auth.">>);
+    document(mod_rest_api:Kind(El, Context));
+carry_out({document, Status, Headers, ContentType, Body}, _Context)
+  when is_integer(Status), Status >= 200, Status =< 599, is_list(Headers), is_binary(ContentType) ->
+    document({Status, Headers, ContentType, Body});
+carry_out({command, _Name, _Args, {_, _, _}}, #{credentials := Credentials} = Context) when Credentials /= none ->
+    document(mod_rest_api:refusal(400, <<"CREDENTIALS_TWICE">>, Context));
 carry_out({command, Name, Args, Auth}, #{host := Host, ip := IP, opts := Opts, credentials := Credentials}) ->
     %% A command line sent with Authorization runs as that account, as --auth does.
     Auth1 = case Credentials of
@@ -241,6 +252,12 @@ carry_out({command, Name, Args, Auth}, #{host := Host, ip := IP, opts := Opts, c
 carry_out({answer, Status, Body}, _Context)
   when is_integer(Status), Status >= 200, Status =< 599, is_binary(Body) ->
     answer(Status, Body).
+
+%% An answer of the authenticated API, already written in the format its request asked for.
+document({Status, Headers, ContentType, Body}) ->
+    {Status, reason_phrase(Status),
+     Headers ++ [{<<"Content-Type">>, ContentType}, {<<"X-Content-Type-Options">>, <<"nosniff">>}],
+     Body}.
 
 %% As for a client's stanza: the sender's server runs user_send_packet (MAM archives it,
 %% carbons copy it), then the router delivers what the hooks return.
@@ -289,6 +306,7 @@ reason_phrase(405) -> <<"Method Not Allowed">>;
 reason_phrase(406) -> <<"Not Acceptable">>;
 reason_phrase(409) -> <<"Conflict">>;
 reason_phrase(413) -> <<"Content Too Large">>;
+reason_phrase(415) -> <<"Unsupported Media Type">>;
 reason_phrase(422) -> <<"Unprocessable Content">>;
 reason_phrase(429) -> <<"Too Many Requests">>;
 reason_phrase(500) -> <<"Internal Server Error">>;

@@ -14,8 +14,8 @@
 %%%----------------------------------------------------------------------
 -module(mod_rest_api).
 
--export([send/2, echo/2, credentials/1, basic_auth/2, decode_stanza/1, iq_status/1,
-         iq_timeout/2, run_send_hook/2]).
+-export([send/2, echo/2, refusal/3, negotiation/1, credentials/1, basic_auth/2, decode_stanza/1,
+         iq_status/1, iq_timeout/2, run_send_hook/2]).
 -define(TIMEOUT_HEADER, <<"prosody-rest-timeout">>).
 
 -include("logger.hrl").
@@ -40,16 +40,57 @@ credentials(_) -> invalid.
 %% Sends El as the authenticated account.
 -spec send(fxml:xmlel(), context()) -> outcome().
 send(El, #{ip := IP, opts := Opts, headers := Headers} = Context) ->
-    answer(fun() -> deliver(bound(El, Context), IP, iq_timeout(Headers, Opts)) end).
+    answer(fun() -> deliver(bound(El, Context), IP, iq_timeout(Headers, Opts)) end, Context).
 
 %% POST /rest/echo: El as it would be sent (the sender bound, the codec's view), sending nothing.
 -spec echo(fxml:xmlel(), context()) -> outcome().
 echo(El, Context) ->
-    answer(fun() -> {200, [], ?XML, fxml:element_to_binary(xmpp:encode(bound(El, Context)))} end).
+    answer(fun() -> {stanza, 200, xmpp:encode(bound(El, Context))} end, Context).
 
-answer(Outcome) ->
-    try Outcome()
-    catch throw:{refused, Status, Body} -> refused(Status, Body)
+%% What came of the request, written by the worker in the format the request asked for
+%% (XML, JSON, form fields; the VM never sees JSON).
+answer(Outcome, Context) ->
+    try Outcome() of
+        {stanza, Status, El} -> render(#{status => Status, stanza => El}, Context);
+        {_Status, _Headers, _ContentType, _Body} = Done -> Done
+    catch throw:{refused, Status, Code} -> refusal(Status, Code, Context);
+          throw:{refused, Status, Code, Detail} -> render_refusal(Status, Code, Detail, Context)
+    end.
+
+%% A refusal decided here: Code names its entry in the worker's catalogue (src/rest/errors.ts,
+%% VM_CODES), which words it; Status is ours, kept should the worker fail to answer.
+-spec refusal(pos_integer(), binary(), context()) -> outcome().
+refusal(Status, Code, Context) ->
+    render_refusal(Status, Code, undefined, Context).
+
+render_refusal(Status, Code, Detail, Context) ->
+    Job = case Detail of
+              undefined -> #{error => Code};
+              _ -> #{error => Code, detail => Detail}
+          end,
+    case render(Job#{status => Status}, Context) of
+        {error, _} -> refused(Status, <<"Error: ", Code/binary>>, Context);
+        Outcome -> Outcome
+    end.
+
+%% The Accept and Content-Type headers the worker negotiates the answer's format from.
+-spec negotiation([{atom() | binary(), binary()}]) -> map().
+negotiation(Headers) ->
+    maps:from_list([{Key, Value} || {Name, Key} <- [{'Content-Type', content_type}, {'Accept', accept}],
+                                    {H, Value} <- Headers, H == Name, is_binary(Value)]).
+
+render(Job, #{host := Host, headers := Headers, opts := Opts} = Context) ->
+    Frame = maps:merge(Job#{host => Host}, negotiation(Headers)),
+    case mod_rest_port:call(render, Frame, mod_rest_opt:request_timeout(Opts), mod_rest_opt:max_in_flight(Opts)) of
+        {ok, {document, Status, DocHeaders, ContentType, Body}} when is_integer(Status) ->
+            {Status, DocHeaders, ContentType, Body};
+        _ ->
+            %% The worker is gone or slow; what was done stays done, in XML or in words.
+            case Job of
+                #{stanza := El, status := Status} -> {Status, [], ?XML, fxml:element_to_binary(El)};
+                #{error := _} -> {error, unrendered};
+                _ -> refused(500, <<"Error: the REST worker could not write the answer.">>, Context)
+            end
     end.
 
 %% El decoded, its sender bound to the authenticated account.
@@ -57,8 +98,8 @@ bound(El, Context) ->
     Account = account(Context),
     case decode_stanza(El) of
         {ok, Pkt} -> bind(Pkt, Account);
-        not_stanza -> throw({refused, 422, <<"Error: the element is not a stanza (message, presence or iq).">>});
-        {invalid, Why} -> throw({refused, 422, iolist_to_binary(["Error: not a valid stanza: ", Why, "."])})
+        not_stanza -> throw({refused, 422, <<"NOT_A_STANZA">>});
+        {invalid, Why} -> throw({refused, 422, <<"INVALID_STANZA">>, Why})
     end.
 
 %% How long an iq waits: iq_timeout, or what the request's Prosody-Rest-Timeout header asks
@@ -76,22 +117,22 @@ iq_timeout(Headers, Opts) ->
         [] -> mod_rest_opt:iq_timeout(Opts)
     end.
 
-%% The account the credentials name, checked; throws {refused, Status, Body}.
+%% The account the credentials name, checked; throws {refused, Status, Code}.
 account(#{credentials := {basic, Name, Password}, host := Host, ip := IP, opts := Opts}) ->
     Account = try mod_rest_command:authenticate(basic_auth({Name, Password}, Host),
                                                 {IP, mod_rest_opt:max_auth_failures(Opts)})
-              catch throw:{refused, 401, _} ->
-                      throw({refused, 401, <<"Error: invalid credentials.">>})
+              catch throw:{refused, 401, _} -> throw({refused, 401, <<"INVALID_CREDENTIALS">>});
+                    throw:{refused, 429, _} -> throw({refused, 429, <<"AUTH_RATE_LIMITED">>})
               end,
     {_, LServer, _} = jid:tolower(Account),
     case acl:match_rule(LServer, mod_rest_opt:api_access(Opts), Account) of
         allow -> Account;
-        _ -> throw({refused, 403, <<"Error: api_access does not allow this account.">>})
+        _ -> throw({refused, 403, <<"API_ACCESS_DENIED">>})
     end;
 account(#{credentials := {bearer, _}}) ->
-    throw({refused, 401, <<"Error: only Basic credentials are accepted.">>});
+    throw({refused, 401, <<"INVALID_CREDENTIALS">>});
 account(_Context) ->
-    throw({refused, 401, <<"Error: invalid credentials.">>}).
+    throw({refused, 401, <<"INVALID_CREDENTIALS">>}).
 
 %% Basic's user is `user` (of the vhost the Host header chose) or `user@vhost`; the
 %% credentials in the shape --auth gives them.
@@ -123,20 +164,20 @@ bind(Pkt, Account) ->
                From ->
                    case jid:tolower(jid:remove_resource(From)) == jid:tolower(jid:remove_resource(Account)) of
                        true -> Pkt;
-                       false -> throw({refused, 403, <<"Error: the stanza's 'from' is not the authenticated account.">>})
+                       false -> throw({refused, 403, <<"FROM_NOT_ACCOUNT">>})
                    end
            end,
     case {element(1, Pkt1), xmpp:get_to(Pkt1)} of
         %% RFC 6120 §10.3.3: an iq without `to` is handled on behalf of the account.
         {iq, undefined} -> xmpp:set_to(Pkt1, jid:remove_resource(Account));
-        {_, undefined} -> throw({refused, 422, <<"Error: the stanza has no 'to'.">>});
+        {_, undefined} -> throw({refused, 422, <<"NO_TO">>});
         _ -> Pkt1
     end.
 
 deliver(Pkt, IP, IqTimeout) ->
     case {element(1, Pkt), xmpp:get_type(Pkt)} of
         {iq, Type} when Type == get; Type == set -> ask(Pkt, IP, IqTimeout);
-        {iq, _} -> throw({refused, 422, <<"Error: an iq must be of type get or set.">>});
+        {iq, _} -> throw({refused, 422, <<"IQ_TYPE">>});
         _ ->
             ejabberd_router:route(hooked(Pkt, IP)),
             {202, [], ?XML, <<>>}
@@ -156,12 +197,12 @@ ask(IQ, IP, Timeout) ->
 %% What the user_send_packet hooks make of Pkt; throws when they drop it.
 hooked(Pkt, IP) ->
     case run_send_hook(Pkt, IP) of
-        drop -> throw({refused, 403, <<"Error: the stanza was dropped by the server's user_send_packet hooks.">>});
+        drop -> throw({refused, 403, <<"HOOK_DROPPED">>});
         Pkt1 -> Pkt1
     end.
 
 no_reply() ->
-    throw({refused, 504, <<"Error: no answer to the iq in time.">>}).
+    throw({refused, 504, <<"IQ_TIMEOUT">>}).
 
 reply(IQ, Reply) ->
     %% The id is unique and signed; the sender is checked all the same.
@@ -170,10 +211,10 @@ reply(IQ, Reply) ->
     Expected = To == jid:tolower(From)
         orelse (element(3, To) == <<>> andalso jid:tolower(jid:remove_resource(From)) == To),
     case Expected of
-        false -> throw({refused, 502, <<"Error: the iq was answered by an unexpected sender.">>});
+        false -> throw({refused, 502, <<"UNEXPECTED_SENDER">>});
         true ->
             Reply1 = xmpp:set_id(Reply, xmpp:get_id(IQ)),
-            {iq_status(Reply1), [], ?XML, fxml:element_to_binary(xmpp:encode(Reply1))}
+            {stanza, iq_status(Reply1), xmpp:encode(Reply1)}
     end.
 
 %% An iq result is 200; an iq error the HTTP status of its condition (RFC 6120 §8.3.3).
@@ -220,11 +261,14 @@ condition_status(Text) ->
         _ -> 500
     end.
 
-refused(401, Body) ->
-    {401, [{<<"WWW-Authenticate">>, <<"Basic realm=\"mod_rest\"">>}], <<"text/plain; charset=utf-8">>, Body};
-refused(429, Body) ->
+%% In words, when the worker cannot write the answer.
+refused(401, Body, #{host := Host}) ->
+    Realm = <<"\"", Host/binary, "/rest\"">>,
+    {401, [{<<"WWW-Authenticate">>, <<"Basic realm=", Realm/binary, ", Bearer realm=", Realm/binary>>}],
+     <<"text/plain; charset=utf-8">>, Body};
+refused(429, Body, _Context) ->
     {429, [{<<"Retry-After">>, <<"60">>}], <<"text/plain; charset=utf-8">>, Body};
-refused(Status, Body) ->
+refused(Status, Body, _Context) ->
     {Status, [], <<"text/plain; charset=utf-8">>, Body}.
 
 %% As ejabberd_c2s does for a client's stanza: the sender's server runs user_send_packet

@@ -23,7 +23,12 @@
 %%%   {log_level, debug|info|warning|error}                | {answer, Status, Body}
 %%%   {request, Id, #{method, path, body,           Auth = none | {User, Server, Password}
 %%%                   ip, host, api,                     | {send, #xmlel{}}  authenticated API
-%%%                   content_type}}                     | {echo, #xmlel{}}  POST /rest/echo
+%%%                   content_type, accept,              | {echo, #xmlel{}}  POST /rest/echo
+%%%                   query => [{K, V}]}}                | {document, Status, [{Name, Value}],
+%%%                                                         ContentType, Body}  an API answer
+%%%   {render, Id, #{host, accept, content_type,  {reply, Id, {document, ...}}
+%%%                  status, stanza => #xmlel{}       the API answer the VM decided, written
+%%%                  | error => Code, detail}}        in the format the request asked for
 %%%                                               {log, Level, Line}       for ejabberd's log
 %%%   {ping, N}                                   {pong, N}                liveness probe
 %%%   [Frame, ...]   a batch: several of the above
@@ -43,7 +48,7 @@
 -behaviour(gen_server).
 
 -export([start_link/0, child_spec/0, ensure_started/0, stop/0,
-         set_host/3, forget_host/1, call/3]).
+         set_host/3, forget_host/1, call/3, call/4]).
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2]).
 -export([restart_delay/1, log_level/1, batch_frame/1]).
 
@@ -133,10 +138,16 @@ forget_host(Host) ->
 %% At most MaxInFlight requests wait at once; beyond that the answer is immediate.
 -spec call(map(), pos_integer(), pos_integer()) -> {ok, term()} | {error, call_error()}.
 call(Request, Timeout, MaxInFlight) ->
+    call(request, Request, Timeout, MaxInFlight).
+
+%% A request frame, or a render frame (the authenticated API's answer, to be written in the
+%% format its request asked for): both are answered by one {reply, Id, Action}.
+-spec call(request | render, map(), pos_integer(), pos_integer()) -> {ok, term()} | {error, call_error()}.
+call(Tag, Request, Timeout, MaxInFlight) ->
     try {ets:lookup(?TABLE, port), pending_count()} of
         {[{port, undefined, _}], _} -> {error, unavailable};
         {_, Pending} when Pending >= MaxInFlight -> {error, overloaded};
-        {[{port, Port, Writer}], _} -> send_and_wait(Port, Writer, Request, Timeout)
+        {[{port, Port, Writer}], _} -> send_and_wait(Port, Writer, Tag, Request, Timeout)
     catch error:badarg -> {error, unavailable}   % owner not running: no table
     end.
 
@@ -237,11 +248,11 @@ terminate(_Reason, State) ->
 %%%===================================================================
 %%% HTTP-process side
 %%%===================================================================
-send_and_wait(Port, Writer, Request, Timeout) ->
+send_and_wait(Port, Writer, Tag, Request, Timeout) ->
     Id = ets:update_counter(?TABLE, seq, {2, 1, ?MAX_ID, 1}),
     Alias = alias([reply]),
     ets:insert(?TABLE, {Id, Alias}),
-    Writer ! {frame, Port, Id, Alias, term_to_binary({request, Id, Request})},
+    Writer ! {frame, Port, Id, Alias, term_to_binary({Tag, Id, Request})},
     receive {Alias, Reply} -> Reply
     after Timeout ->
             gen_server:cast(?MODULE, {timed_out, Port}),

@@ -10,6 +10,7 @@ import { PortIo } from './port/stdio.js';
 import { helloFrame, logFrame, parseInbound, pongFrame, ProtocolError, replyFrame, type Inbound } from './port/protocol.js';
 import { compilePolicy, handleRequestFor, type CompiledPolicy } from './rest/pipeline.js';
 import { log, logRefusal, setLogLevel, setLogSink } from './log.js';
+import { renderJob } from './rest/render.js';
 
 // Any stray byte on stdout would corrupt the frame stream for good (platform-notes, pitfall 1).
 // process.stdout and process.stdin are never touched: PortIo reads and writes fds 0 and 1.
@@ -47,12 +48,15 @@ function dispatch(message: Inbound): void {
       }
       const action = handleRequestFor(message.request, policies.get(message.request.host), logRefusal);
       if (log.isLevelEnabled('debug')) {
-        const detail = action.kind === 'command' ? action.name : action.kind === 'answer' ? action.status : action.stanza.name;
+        const detail = action.kind === 'command' ? action.name : action.kind === 'answer' || action.kind === 'document' ? action.status : action.stanza.name;
         log.debug({ id: message.id, ip: message.request.ip, host: message.request.host, action: action.kind, detail }, 'request');
       }
       send(replyFrame(message.id, action));
       return;
     }
+    case 'render':
+      send(replyFrame(message.id, renderJob(message.job)));
+      return;
     case 'config': {
       const policy = compilePolicy(message.policy);
       for (const entry of policy.invalidEntries) log.warn({ host: message.host, entry }, 'option entry ignored: it does not parse');

@@ -14,8 +14,14 @@
 //   {log_level, Level}                                     | {answer, Status, Body}
 //   {request, Id, #{method, path, body, ip, host,    Auth = none | {User, Server, Password}
 //                   api => boolean(),                     | {send, Xmlel}  (authenticated API)
-//                   content_type => Bin}}   (optional)
-//                                                             | {echo, Xmlel}  (POST /rest/echo)
+//                   content_type => Bin,                  | {echo, Xmlel}  (POST /rest/echo)
+//                   accept => Bin,                        | {document, Status, [{Name, Value}],
+//                   query => [{Key, Value}]}}                    ContentType, Body}
+//                   (the last four optional)                 a rendered API answer
+//   {render, Id, #{host, accept, content_type,     {reply, Id, {document, ...}}  its answer
+//                  status => N, stanza => Xmlel}}
+//              | #{host, accept, content_type,
+//                  error => Code, detail => Bin}}  Code: a VM_CODES entry of src/rest/errors.ts
 //                                                  {log, Level, Line}           a log line for ejabberd's log
 //   {ping, N}                                      {pong, N}                    liveness probe
 //   [Frame, ...]  a batch of the above, written at
@@ -26,6 +32,8 @@
 // {xmlel, Name, [{Attr, Value}], [Xmlel | {xmlcdata, Bin}]}, ejabberd's #xmlel{}.
 import { atom, Atom, Term, TermMap, Tuple, type OutTerm } from './etf.js';
 import type { Action, HostPolicy, RestRequest, XmlElement, XmlNode } from '../rest/types.js';
+import { VM_CODES, type RestErrorCode } from '../rest/errors.js';
+import type { Negotiation } from '../rest/render.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -37,7 +45,12 @@ export type Inbound =
   | { type: 'forget'; host: string }
   | { type: 'log_level'; level: LogLevel }
   | { type: 'ping'; n: number }
-  | { type: 'request'; id: number; request: RestRequest };
+  | { type: 'request'; id: number; request: RestRequest }
+  | { type: 'render'; id: number; job: RenderJob };
+
+/** What the stub asks the worker to write for an API answer it decided in the VM. */
+export type RenderJob = Negotiation &
+  ({ what: 'stanza'; stanza: XmlElement; status: number } | { what: 'error'; code: RestErrorCode; detail?: string });
 
 /** A frame that decodes as ETF but is not one of ours. Carries the id when one could be read. */
 export class ProtocolError extends Error {
@@ -60,6 +73,14 @@ export function parseInbound(term: Term): Inbound {
       const id = int(a);
       try {
         return { type: 'request', id, request: parseRequest(map(b)) };
+      } catch (err) {
+        throw new ProtocolError((err as Error).message, id);
+      }
+    }
+    case 'render': {
+      const id = int(a);
+      try {
+        return { type: 'render', id, job: parseRenderJob(map(b)) };
       } catch (err) {
         throw new ProtocolError((err as Error).message, id);
       }
@@ -89,7 +110,42 @@ function parseRequest(m: TermMap): RestRequest {
     host: text(field(m, 'host')),
     ...(m.has('api') ? { api: isTrue(m.get('api')) } : {}),
     ...(m.has('content_type') ? { contentType: mediaType(text(m.get('content_type'))) } : {}),
+    ...(m.has('accept') ? { accept: text(m.get('accept')) } : {}),
+    ...(m.has('query') ? { query: list(m.get('query')!).map(pair) } : {}),
   };
+}
+
+function parseRenderJob(m: TermMap): RenderJob {
+  const negotiation: Negotiation = {
+    host: text(field(m, 'host')),
+    ...(m.has('accept') ? { accept: text(m.get('accept')) } : {}),
+    ...(m.has('content_type') ? { contentType: mediaType(text(m.get('content_type'))) } : {}),
+  };
+  if (m.has('stanza')) {
+    return { ...negotiation, what: 'stanza', stanza: xmlElement(field(m, 'stanza')), status: int(field(m, 'status')) };
+  }
+  const code = text(field(m, 'error'));
+  if (!VM_CODES.has(code as RestErrorCode)) throw new ProtocolError(`unknown error code ${code.slice(0, 64)}`);
+  return { ...negotiation, what: 'error', code: code as RestErrorCode, ...(m.has('detail') ? { detail: text(m.get('detail')) } : {}) };
+}
+
+/** {xmlel, Name, Attrs, Children} (ejabberd's #xmlel{}) as an XmlElement. */
+function xmlElement(t: Term): XmlElement {
+  if (!(t instanceof Tuple) || t.items.length !== 4 || !(t.items[0] instanceof Atom) || t.items[0].name !== 'xmlel') {
+    throw new ProtocolError('expected an xmlel');
+  }
+  const [, name, attrs, children] = t.items as Term[];
+  return { name: text(name as Term), attrs: list(attrs as Term).map(pair), children: list(children as Term).map(xmlNode) };
+}
+
+function xmlNode(t: Term): XmlNode {
+  if (t instanceof Tuple && t.items[0] instanceof Atom && t.items[0].name === 'xmlcdata') return text(t.items[1] as Term);
+  return xmlElement(t);
+}
+
+function pair(t: Term): [string, string] {
+  if (t instanceof Tuple && t.items.length === 2) return [text(t.items[0] as Term), text(t.items[1] as Term)];
+  throw new ProtocolError('expected a pair of binaries');
 }
 
 /** "Application/JSON; charset=utf-8" -> "application/json". */
@@ -155,6 +211,14 @@ function actionTerm(action: Action): OutTerm {
     }
     case 'answer':
       return new Tuple(atom('answer'), action.status, action.body);
+    case 'document':
+      return new Tuple(
+        atom('document'),
+        action.status,
+        action.headers.map(([name, value]) => new Tuple(name, value)),
+        action.contentType,
+        action.body,
+      );
   }
 }
 

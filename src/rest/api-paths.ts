@@ -1,46 +1,129 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The authenticated API's paths beyond POST /rest, each turned into the stanza it stands for
-// (as Prosody's mod_rest names them, so that its clients work unchanged):
-//   POST /rest/message/{type}/{to}   a text/plain body is the message's body
-//   GET  /rest/{query}/{to}          an iq get: ping, version, disco, items, lastactivity
+// The authenticated API's requests, each turned into the stanza it stands for, with Prosody's
+// mod_rest grammar, so that its clients work unchanged:
+//   POST /rest                        a stanza: XML, JSON or form fields (or a command line)
+//   POST /rest/echo                   the same, answered as it would be sent, not sent
+//   POST /rest/{kind}/{type}/{to}     kind message, presence or iq: the body (JSON, form, or text:
+//                                     a message's body, a presence's show) with kind, type and to set
+//   POST /rest/iq/{payload}/{to}      an iq get of that payload, the body its JSON value
+//   GET  /rest/{payload}/{to}?k=v     an iq get: ping, version, disco, items, lastactivity, archive
+//                                     (a set), ...; the query string is the payload's fields
 // The stanza then goes through the same checks as a posted one.
-import { randomUUID } from 'node:crypto';
-import { badUtf8Command, noSuchPath } from './errors.js';
+import { badJsonStanza, badPathBody, noSuchPath, unsupportedMediaType } from './errors.js';
+import { FIELDS } from './jsonmap-fields.js';
+import { parseFormBody, parseJsonBody, stanzaFromJson, type Json, type JsonObject } from './jsonmap.js';
+import { bodyKind, type BodyKind } from './negotiate.js';
+import { parseStanza } from './stanza.js';
 import type { RestRequest, XmlElement } from './types.js';
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
+const KINDS: ReadonlySet<string> = new Set(['message', 'presence', 'iq']);
+const LT = 0x3c; // '<'
 
-/** The payload of each GET query (XEP-0199, XEP-0092, XEP-0030, XEP-0012). */
-const QUERIES: Readonly<Record<string, () => XmlElement>> = {
-  ping: () => el('ping', { xmlns: 'urn:xmpp:ping' }),
-  version: () => el('query', { xmlns: 'jabber:iq:version' }),
-  disco: () => el('query', { xmlns: 'http://jabber.org/protocol/disco#info' }),
-  items: () => el('query', { xmlns: 'http://jabber.org/protocol/disco#items' }),
-  lastactivity: () => el('query', { xmlns: 'jabber:iq:last' }),
-};
+export type ApiBody = { kind: 'stanza'; stanza: XmlElement } | { kind: 'command' };
 
-const MESSAGE_TYPES: ReadonlySet<string> = new Set(['chat', 'normal', 'headline', 'groupchat']);
+/** Limits of the stanza parser, from the vhost's policy. */
+export interface ParseLimits {
+  maxXmlDepth: number;
+  maxXmlElements: number;
+}
 
-function el(name: string, attrs: Record<string, string>, children: XmlElement['children'] = []): XmlElement {
-  return { name, attrs: Object.entries(attrs), children };
+/** True when the body is XML: its first byte after an optional UTF-8 BOM and XML whitespace is '<'. */
+export function looksLikeXml(body: Buffer): boolean {
+  let i = body.length >= 3 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 3 : 0;
+  while (i < body.length) {
+    const b = body[i];
+    if (b !== 0x20 && b !== 0x09 && b !== 0x0d && b !== 0x0a) return b === LT;
+    i++;
+  }
+  return false;
+}
+
+/** Whether a path is one of the API's (so that a request for it without credentials is told to authenticate). */
+export function isApiPath(method: string, path: readonly string[]): boolean {
+  const [first, , third] = path;
+  if (path.length === 1) return first === 'echo' || first === 'openapi.json';
+  if (method === 'GET' && path.length === 2) return first !== undefined && first in FIELDS.iq;
+  return method === 'POST' && path.length === 3 && third !== undefined && first !== undefined && KINDS.has(first);
+}
+
+const EQUALS = 0x3d;
+function isFormFields(body: Buffer): boolean {
+  return body.includes(EQUALS);
+}
+
+/** A body's media type, checked: 415 for one the API does not read. */
+function kindOf(req: RestRequest): BodyKind | undefined {
+  const kind = bodyKind(req.contentType);
+  if (kind === null) throw unsupportedMediaType(req.contentType ?? '');
+  return kind;
+}
+
+function utf8(body: Buffer): string {
+  try {
+    return UTF8.decode(body);
+  } catch (cause) {
+    throw badPathBody(cause);
+  }
+}
+
+/** POST /rest and /rest/echo: the stanza (or command line) a body is, by its media type. */
+export function bodyAtRoot(req: RestRequest, limits: ParseLimits, allowCommand: boolean): ApiBody {
+  const kind = kindOf(req);
+  const xml = () => ({ kind: 'stanza', stanza: parseStanza(req.body, limits.maxXmlDepth, limits.maxXmlElements) }) as const;
+  switch (kind) {
+    case 'xml':
+      return xml();
+    case 'json':
+      return { kind: 'stanza', stanza: stanzaFromJson(parseJsonBody(req.body)) };
+    case 'form':
+      // curl -d sends this type whatever the body: an XML body is XML, one without any `=` is
+      // not form fields but text (as Prosody reads it), here a command line.
+      if (looksLikeXml(req.body)) return xml();
+      if (!isFormFields(req.body)) return allowCommand ? { kind: 'command' } : xml();
+      return { kind: 'stanza', stanza: stanzaFromJson(parseFormBody(req.body)) };
+    default:
+      // text/plain or no type: a stanza if it looks like one, otherwise a command line.
+      if (looksLikeXml(req.body) || !allowCommand) return xml();
+      return { kind: 'command' };
+  }
 }
 
 /** The stanza a path stands for; throws NO_SUCH_PATH for any other path or method. */
 export function stanzaForPath(req: RestRequest): XmlElement {
   const [first, second, third, ...rest] = req.path;
-  if (req.method === 'GET' && first !== undefined && second !== undefined && third === undefined) {
-    const query = QUERIES[first];
-    if (query) return el('iq', { type: 'get', id: randomUUID(), to: second }, [query()]);
+  if (req.method === 'GET' && first !== undefined && second !== undefined && third === undefined && first in FIELDS.iq) {
+    const fields: JsonObject = {};
+    for (const [k, v] of req.query ?? []) fields[k] = v;
+    return stanzaFromJson({ kind: 'iq', to: second, [first]: first === 'ping' ? true : fields });
   }
-  if (req.method === 'POST' && first === 'message' && second !== undefined && third !== undefined && rest.length === 0) {
-    if (!MESSAGE_TYPES.has(second)) throw noSuchPath();
-    let text: string;
-    try {
-      text = UTF8.decode(req.body);
-    } catch (cause) {
-      throw badUtf8Command(cause);
+  if (req.method === 'POST' && first !== undefined && KINDS.has(first) && second !== undefined && third !== undefined && rest.length === 0) {
+    const value = pathBody(req, first);
+    if (first === 'iq' && second !== 'get' && second !== 'set') {
+      if (!(second in FIELDS.iq)) throw noSuchPath();
+      return stanzaFromJson({ kind: 'iq', to: third, [second]: second === 'ping' ? true : value ?? {} });
     }
-    return el('message', { type: second, to: third, id: randomUUID() }, [el('body', {}, [text])]);
+    const data: JsonObject = value !== undefined && typeof value === 'object' && value !== null && !Array.isArray(value) ? { ...value } : {};
+    if (typeof value === 'string') {
+      if (first === 'message') data.body = value;
+      else if (first === 'presence') data.show = value;
+      else throw badJsonStanza('an iq needs a JSON or form body');
+    }
+    return stanzaFromJson({ ...data, kind: first, type: second, to: third });
   }
   throw noSuchPath();
+}
+
+/** A path request's body: JSON or form fields as an object, text as a string, none as undefined. */
+function pathBody(req: RestRequest, kind: string): Json | undefined {
+  switch (kindOf(req)) {
+    case 'json':
+      return parseJsonBody(req.body);
+    case 'form':
+      return isFormFields(req.body) ? parseFormBody(req.body) : utf8(req.body);
+    case 'xml':
+      throw unsupportedMediaType(req.contentType ?? '');
+    default:
+      return req.body.length === 0 && kind === 'iq' ? undefined : utf8(req.body);
+  }
 }

@@ -19,11 +19,34 @@ export type RestErrorCode =
   | 'TOO_MANY_ELEMENTS'
   | 'TOO_MANY_ARGUMENTS'
   | 'BAD_JSON'
-  | 'BAD_JSON_STANZA';
+  | 'BAD_JSON_STANZA'
+  // The authenticated API's own (rendered as its caller's Accept asks: text, JSON or XML).
+  | 'NO_CREDENTIALS'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'NOT_WELL_FORMED'
+  | 'BAD_PATH_BODY'
+  | 'IP_NOT_ALLOWED'
+  | 'INTERNAL'
+  // Refusals the stub decides in the VM and asks the worker to render (`{render, Id, #{error}}`).
+  | 'INVALID_CREDENTIALS'
+  | 'API_ACCESS_DENIED'
+  | 'FROM_NOT_ACCOUNT'
+  | 'NOT_A_STANZA'
+  | 'INVALID_STANZA'
+  | 'NO_TO'
+  | 'IQ_TYPE'
+  | 'HOOK_DROPPED'
+  | 'CREDENTIALS_TWICE'
+  | 'AUTH_RATE_LIMITED'
+  | 'UNEXPECTED_SENDER'
+  | 'IQ_TIMEOUT';
 
 export interface CatalogueEntry {
   readonly status: number;
   readonly body: string;
+  /** The XMPP condition and error type of its JSON and XML renderings; by status when absent. */
+  readonly condition?: string;
+  readonly type?: string;
 }
 
 export const CATALOGUE: Readonly<Record<RestErrorCode, CatalogueEntry>> = Object.freeze({
@@ -48,13 +71,49 @@ export const CATALOGUE: Readonly<Record<RestErrorCode, CatalogueEntry>> = Object
   // The authenticated API's JSON and form bodies (Prosody's mapping).
   BAD_JSON: { status: 400, body: 'Error: the JSON body does not parse.' },
   BAD_JSON_STANZA: { status: 422, body: 'Error: the JSON body is not a stanza Prosody\'s mapping knows.' },
+  NO_CREDENTIALS: {
+    status: 401,
+    body: 'Error: credentials are required: HTTP Basic (an account and its password) or Bearer (an OAuth token).',
+    condition: 'not-authorized',
+    type: 'auth',
+  },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    body: 'Error: unsupported media type: send application/xmpp+xml, application/json, application/x-www-form-urlencoded or text/plain.',
+    condition: 'bad-format',
+    type: 'cancel',
+  },
+  NOT_WELL_FORMED: { status: 400, body: 'Error: the body is not one well-formed XML element.', condition: 'not-well-formed' },
+  BAD_PATH_BODY: { status: 400, body: 'Error: the body of this path must be UTF-8 text.' },
+  IP_NOT_ALLOWED: { status: 403, body: 'Error: api_allowed_ips does not admit this address.', condition: 'forbidden' },
+  INTERNAL: { status: 500, body: 'Error: internal error in the REST worker.', condition: 'internal-server-error' },
+  INVALID_CREDENTIALS: { status: 401, body: 'Error: invalid credentials.', condition: 'not-authorized', type: 'auth' },
+  API_ACCESS_DENIED: { status: 403, body: 'Error: api_access does not allow this account.', condition: 'not-authorized', type: 'auth' },
+  FROM_NOT_ACCOUNT: { status: 403, body: "Error: the stanza's 'from' is not the authenticated account.", condition: 'not-authorized', type: 'auth' },
+  NOT_A_STANZA: { status: 422, body: 'Error: the element is not a stanza (message, presence or iq).', condition: 'unsupported-stanza-type' },
+  INVALID_STANZA: { status: 422, body: 'Error: not a valid stanza.', condition: 'bad-format' },
+  NO_TO: { status: 422, body: "Error: the stanza has no 'to'.", condition: 'improper-addressing' },
+  IQ_TYPE: { status: 422, body: 'Error: an iq must be of type get or set.', condition: 'invalid-xml' },
+  HOOK_DROPPED: { status: 403, body: "Error: the stanza was dropped by the server's user_send_packet hooks.", condition: 'policy-violation' },
+  CREDENTIALS_TWICE: { status: 400, body: 'Error: give credentials once: in the Authorization header or with --auth.' },
+  AUTH_RATE_LIMITED: {
+    status: 429,
+    body: 'Error: too many failed --auth attempts from this address; try again in a minute.',
+    condition: 'policy-violation',
+    type: 'wait',
+  },
+  UNEXPECTED_SENDER: { status: 502, body: 'Error: the iq was answered by an unexpected sender.', condition: 'undefined-condition' },
+  IQ_TIMEOUT: { status: 504, body: 'Error: no answer to the iq in time.', condition: 'remote-server-timeout', type: 'wait' },
 });
 
+/** The codes the stub may ask the worker to render: never one that request data could name. */
+export const VM_CODES: ReadonlySet<RestErrorCode> = new Set<RestErrorCode>([
+  'INVALID_CREDENTIALS', 'API_ACCESS_DENIED', 'FROM_NOT_ACCOUNT', 'NOT_A_STANZA', 'INVALID_STANZA', 'NO_TO',
+  'IQ_TYPE', 'HOOK_DROPPED', 'CREDENTIALS_TWICE', 'AUTH_RATE_LIMITED', 'UNEXPECTED_SENDER', 'IQ_TIMEOUT',
+]);
+
 /** The answer to anything that is not a RestError: a defect in the worker, never the client's fault. */
-export const INTERNAL_ERROR: CatalogueEntry = Object.freeze({
-  status: 500,
-  body: 'Error: internal error in the REST worker.',
-});
+export const INTERNAL_ERROR: CatalogueEntry = CATALOGUE.INTERNAL;
 
 /** Why a REJECTED request was rejected (for logs only; the client always sees the same body). */
 export type RejectReason =
@@ -112,6 +171,21 @@ export const tooManyElements = (): RestError => new RestError('TOO_MANY_ELEMENTS
 export const tooManyArguments = (): RestError => new RestError('TOO_MANY_ARGUMENTS');
 export const badJson = (cause?: unknown): RestError => new RestError('BAD_JSON', undefined, cause === undefined ? undefined : { cause });
 export const badJsonStanza = (reason: string): RestError => new RestError('BAD_JSON_STANZA', reason);
+export const noCredentials = (): RestError => new RestError('NO_CREDENTIALS');
+export const unsupportedMediaType = (type: string): RestError => new RestError('UNSUPPORTED_MEDIA_TYPE', type);
+export const badPathBody = (cause?: unknown): RestError => new RestError('BAD_PATH_BODY', undefined, cause === undefined ? undefined : { cause });
+
+/** The XMPP condition and error type of an entry (RFC 6120 §8.3.3), from its status when it names none. */
+export function conditionOf(entry: CatalogueEntry): { condition: string; type: string } {
+  const s = entry.status;
+  const condition =
+    entry.condition ??
+    (s === 401 ? 'not-authorized' : s === 403 ? 'forbidden' : s === 404 ? 'item-not-found' : s === 406 ? 'not-acceptable'
+      : s === 413 ? 'resource-constraint' : s === 429 ? 'policy-violation' : s === 503 ? 'service-unavailable'
+      : s === 504 ? 'remote-server-timeout' : s >= 500 ? 'internal-server-error' : 'bad-request');
+  const type = entry.type ?? (s === 401 || s === 403 ? 'auth' : s === 429 || s === 503 || s === 504 ? 'wait' : s >= 500 ? 'cancel' : 'modify');
+  return { condition, type };
+}
 
 /** Turn anything thrown into the HTTP answer for it: a RestError keeps its own, anything else is 500. */
 export function toAnswer(err: unknown): Action {
@@ -119,4 +193,21 @@ export function toAnswer(err: unknown): Action {
     return { kind: 'answer', status: err.status, body: err.body };
   }
   return { kind: 'answer', status: INTERNAL_ERROR.status, body: INTERNAL_ERROR.body };
+}
+
+/** What a malformed body was refused for in the original protocol (406); in the API it is a 400. */
+const PARSE_REASONS: ReadonlySet<string> = new Set<RejectReason>([
+  'invalid utf-8', 'doctype', 'processing instruction', 'too deep', 'multiple roots', 'text outside root', 'no root', 'malformed xml',
+]);
+
+/**
+ * The catalogue entry an API request's failure is answered with. The original's one body for
+ * every refusal (406) is a compatibility shim: the API says what went wrong.
+ */
+export function apiError(err: unknown): { code: RestErrorCode; detail?: string } {
+  if (!(err instanceof RestError)) return { code: 'INTERNAL' };
+  if (err.code === 'REJECTED' && err.reason === 'ip not allowed') return { code: 'IP_NOT_ALLOWED' };
+  if (err.code === 'REJECTED' && PARSE_REASONS.has(err.reason)) return { code: 'NOT_WELL_FORMED', detail: err.reason };
+  if (err.code === 'BAD_JSON_STANZA') return { code: err.code, detail: err.reason };
+  return { code: err.code };
 }

@@ -1,19 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The request pipeline: one HTTP request in, one Action out. Checks run in a fixed order and return
-// early; nothing here throws: every failure becomes an answer through errors.toAnswer.
-//   (a) method and path -> (b) peer IP -> (c) classify (stanza or command)
-//   -> (d) stanza: parse, stanza type, from (present, allowed sender), destination -> route
-//   -> (e) command: split, --auth -> command
+// early; nothing here throws: every failure becomes an answer, through errors.toAnswer for the
+// original protocol and render.renderError (as Accept asks) for the authenticated API.
+//   original: (a) POST /rest -> (b) peer IP (allowed_ips) -> (c) classify (stanza or command)
+//     -> (d) stanza: parse, stanza type, from (present, allowed sender), destination -> route
+//     -> (e) command: split, --auth -> command
+//   API: (a) credentials present -> (b) peer IP (api_allowed_ips) -> (c) path and media type
+//     -> (d) the stanza (XML, JSON, form, path) -> stanza type, destination -> send / echo
+//     -> (e) or a command line -> command (the stub runs it as the account)
 
 import { compileIpPolicy, type IpMatcher } from './access.js';
-import { stanzaForPath } from './api-paths.js';
-import { parseFormBody, parseJsonBody, stanzaFromJson } from './jsonmap.js';
+import { bodyAtRoot, isApiPath, looksLikeXml, stanzaForPath } from './api-paths.js';
 import { parseCommand } from './command-line.js';
-import { noFrom, notConfigured, notPost, rejected, senderNotAllowed, toAnswer } from './errors.js';
+import { apiError, noCredentials, noFrom, notConfigured, notPost, rejected, senderNotAllowed, toAnswer } from './errors.js';
+import { JSON_TYPE, XMPP_XML } from './negotiate.js';
+import { openApiDocument } from './openapi.js';
+import { renderError } from './render.js';
 import { compileJidPolicy, type JidMatcher } from './jid.js';
 import { MAX_COMMAND_ARGS } from './command-line.js';
 import { MAX_XML_DEPTH, MAX_XML_ELEMENTS, parseStanza } from './stanza.js';
 import type { Action, HostPolicy, RestRequest, XmlElement } from './types.js';
+
+export { looksLikeXml } from './api-paths.js';
 
 /** A HostPolicy compiled once per configuration change, consulted per request. */
 export interface CompiledPolicy {
@@ -54,29 +62,19 @@ export function compilePolicy(p: HostPolicy): CompiledPolicy {
   };
 }
 
-const LT = 0x3c; // '<'
 const STANZA_NAMES: ReadonlySet<string> = new Set(['message', 'presence', 'iq']);
+/** Media types no client of the original sends: such a request is the API's, credentials or not. */
+const API_MEDIA_TYPES: ReadonlySet<string> = new Set([XMPP_XML, JSON_TYPE]);
 
 /**
- * True when the body is XML: its first byte after an optional UTF-8 BOM and XML whitespace is '<'.
- * (The original looked at the very first byte only, so leading whitespace sent XML down the
- * command path: a fixed defect.)
+ * Whether a request is the authenticated API's: it has credentials, or it is a shape only the
+ * API has (a JSON or application/xmpp+xml body, one of the API's paths). Anything else is the
+ * original protocol, answered exactly as the original did.
  */
-export function looksLikeXml(body: Buffer): boolean {
-  let i = body.length >= 3 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 3 : 0;
-  while (i < body.length) {
-    const b = body[i];
-    if (b !== 0x20 && b !== 0x09 && b !== 0x0d && b !== 0x0a) return b === LT;
-    i++;
-  }
-  return false;
-}
-
-/** A JSON or form body of the authenticated API, mapped to its stanza; null for any other body. */
-function mappedBody(req: RestRequest): XmlElement | null {
-  if (req.contentType === 'application/json') return stanzaFromJson(parseJsonBody(req.body));
-  if (req.contentType === 'application/x-www-form-urlencoded') return stanzaFromJson(parseFormBody(req.body));
-  return null;
+export function isApiRequest(req: RestRequest): boolean {
+  if (req.api === true) return true;
+  if (req.contentType !== undefined && API_MEDIA_TYPES.has(req.contentType)) return true;
+  return req.path.length > 0 && isApiPath(req.method, req.path);
 }
 
 /** As handleRequest, for a host whose policy may be unknown: then 503, never a guess. */
@@ -97,45 +95,81 @@ export function handleRequest(
   policy: CompiledPolicy,
   onError?: (err: unknown) => void,
 ): Action {
+  const api = isApiRequest(req);
   try {
-    const api = req.api === true;
-    const atRoot = req.method === 'POST' && req.path.length === 0;
-    if (!atRoot && !api) throw notPost();
-    if (!(api ? policy.apiIpAllowed : policy.ipAllowed)(req.ip)) throw rejected('ip not allowed');
-    const mapped = api && atRoot ? mappedBody(req) : null;
-    if (atRoot && mapped === null && !looksLikeXml(req.body)) return parseCommand(req.body, policy.maxCommandArgs);
-
-    // POST /rest/echo: the posted stanza, as it would be sent.
-    const echo = api && req.method === 'POST' && req.path.length === 1 && req.path[0] === 'echo';
-    const stanza =
-      mapped ?? (atRoot || echo ? parseStanza(req.body, policy.maxXmlDepth, policy.maxXmlElements) : stanzaForPath(req));
-    let from: string | undefined;
-    let to: string | undefined;
-    for (const [name, value] of stanza.attrs) {
-      if (name === 'from') from = value;
-      else if (name === 'to') to = value;
-    }
-    if (policy.stanzaTypes !== null && !policy.stanzaTypes.has(stanza.name)) {
-      throw rejected('stanza type not allowed');
-    }
-    // Only real stanzas need a sender: other elements go on to ejabberd's XMPP codec, which
-    // refuses them as the original did (500 "Error: xmpp_codec"). In the authenticated API the
-    // sender is the account: the stub stamps or checks `from`.
-    if (STANZA_NAMES.has(stanza.name) && !api) {
-      if (from === undefined || from === '') throw noFrom();
-      if (policy.senderAllowed !== null && !policy.senderAllowed(from)) throw senderNotAllowed();
-    }
-    if (policy.destinationAllowed !== null) {
-      if (to === undefined) throw rejected('missing to');
-      if (!policy.destinationAllowed(to)) throw rejected('destination not allowed');
-    }
-    return echo ? { kind: 'echo', stanza } : api ? { kind: 'send', stanza } : { kind: 'route', stanza };
+    return api ? handleApiRequest(req, policy) : handleLegacyRequest(req, policy);
   } catch (err) {
     try {
       onError?.(err);
     } catch {
       // A failing observer must not cost the client its answer.
     }
-    return toAnswer(err);
+    if (!api) return toAnswer(err);
+    const { code, detail } = apiError(err);
+    return renderError(code, { accept: req.accept, contentType: req.contentType, host: req.host }, detail);
+  }
+}
+
+/** The original protocol: POST /rest with a stanza or a command line. */
+function handleLegacyRequest(req: RestRequest, policy: CompiledPolicy): Action {
+  if (req.method !== 'POST' || req.path.length !== 0) throw notPost();
+  if (!policy.ipAllowed(req.ip)) throw rejected('ip not allowed');
+  if (!looksLikeXml(req.body)) return parseCommand(req.body, policy.maxCommandArgs);
+  const stanza = parseStanza(req.body, policy.maxXmlDepth, policy.maxXmlElements);
+  const { from } = addresses(stanza);
+  checkType(stanza, policy);
+  // Only real stanzas need a sender: other elements go on to ejabberd's XMPP codec, which
+  // refuses them as the original did (500 "Error: xmpp_codec").
+  if (STANZA_NAMES.has(stanza.name)) {
+    if (from === undefined || from === '') throw noFrom();
+    if (policy.senderAllowed !== null && !policy.senderAllowed(from)) throw senderNotAllowed();
+  }
+  checkDestination(stanza, policy);
+  return { kind: 'route', stanza };
+}
+
+/**
+ * The authenticated API (api-paths.ts has its grammar). The sender is the account the stub
+ * authenticates: it stamps or checks `from`; here, the peer, the body and the policy.
+ */
+function handleApiRequest(req: RestRequest, policy: CompiledPolicy): Action {
+  // The API's description is public: a client learns from it how to authenticate.
+  if (req.method === 'GET' && req.path.length === 1 && req.path[0] === 'openapi.json') return openApiDocument();
+  if (req.api !== true) throw noCredentials();
+  if (!policy.apiIpAllowed(req.ip)) throw rejected('ip not allowed');
+  const atRoot = req.method === 'POST' && req.path.length === 0;
+  const echo = req.method === 'POST' && req.path.length === 1 && req.path[0] === 'echo';
+  let stanza: XmlElement;
+  if (atRoot || echo) {
+    const body = bodyAtRoot(req, policy, atRoot);
+    if (body.kind === 'command') return parseCommand(req.body, policy.maxCommandArgs);
+    stanza = body.stanza;
+  } else {
+    stanza = stanzaForPath(req);
+  }
+  checkType(stanza, policy);
+  checkDestination(stanza, policy);
+  return echo ? { kind: 'echo', stanza } : { kind: 'send', stanza };
+}
+
+function addresses(stanza: XmlElement): { from?: string; to?: string } {
+  let from: string | undefined;
+  let to: string | undefined;
+  for (const [name, value] of stanza.attrs) {
+    if (name === 'from') from = value;
+    else if (name === 'to') to = value;
+  }
+  return { from, to };
+}
+
+function checkType(stanza: XmlElement, policy: CompiledPolicy): void {
+  if (policy.stanzaTypes !== null && !policy.stanzaTypes.has(stanza.name)) throw rejected('stanza type not allowed');
+}
+
+function checkDestination(stanza: XmlElement, policy: CompiledPolicy): void {
+  if (policy.destinationAllowed !== null) {
+    const { to } = addresses(stanza);
+    if (to === undefined) throw rejected('missing to');
+    if (!policy.destinationAllowed(to)) throw rejected('destination not allowed');
   }
 }

@@ -21,6 +21,10 @@ export interface RestRequest {
   api?: boolean;
   /** The Content-Type header's media type, lower case, without parameters; absent when none. */
   contentType?: string;
+  /** The Accept header as sent; absent when none. The authenticated API's answers follow it. */
+  accept?: string;
+  /** The query string's fields, decoded, in order (`GET /rest/archive/x?max=10`). */
+  query?: Array<[string, string]>;
 }
 
 /** The per-vhost policy, already validated and normalised by ejabberd (econf) before it gets here. */
@@ -68,6 +72,8 @@ export type Action =
   | { kind: 'route'; stanza: XmlElement }
   /** Authenticated API: send this stanza as the account the stub authenticates (it binds `from`). */
   | { kind: 'send'; stanza: XmlElement }
+  /** Authenticated API: answer with this rendered document (an error, or a reply rendered on the stub's request). */
+  | { kind: 'document'; status: number; headers: Array<[string, string]>; contentType: string; body: Buffer | string }
   /** Authenticated API, POST /rest/echo: answer this stanza as it would be sent, send nothing. */
   | { kind: 'echo'; stanza: XmlElement }
   /** Run this ejabberd command (the stub checks credentials and access_commands first). */
