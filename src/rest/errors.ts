@@ -26,6 +26,7 @@ export type RestErrorCode =
   | 'NOT_WELL_FORMED'
   | 'BAD_PATH_BODY'
   | 'IP_NOT_ALLOWED'
+  | 'IQ_PAYLOADS'
   | 'INTERNAL'
   // Refusals the stub decides in the VM and asks the worker to render (`{render, Id, #{error}}`).
   | 'INVALID_CREDENTIALS'
@@ -69,7 +70,7 @@ export const CATALOGUE: Readonly<Record<RestErrorCode, CatalogueEntry>> = Object
   TOO_MANY_ELEMENTS: { status: 413, body: 'Error: the stanza has more elements than max_xml_elements.' },
   TOO_MANY_ARGUMENTS: { status: 413, body: 'Error: the command line has more arguments than max_command_args.' },
   // The authenticated API's JSON and form bodies (Prosody's mapping).
-  BAD_JSON: { status: 400, body: 'Error: the JSON body does not parse.' },
+  BAD_JSON: { status: 400, body: 'Error: the JSON body does not parse.', condition: 'not-well-formed' },
   BAD_JSON_STANZA: { status: 422, body: 'Error: the JSON body is not a stanza Prosody\'s mapping knows.' },
   NO_CREDENTIALS: {
     status: 401,
@@ -86,6 +87,8 @@ export const CATALOGUE: Readonly<Record<RestErrorCode, CatalogueEntry>> = Object
   NOT_WELL_FORMED: { status: 400, body: 'Error: the body is not one well-formed XML element.', condition: 'not-well-formed' },
   BAD_PATH_BODY: { status: 400, body: 'Error: the body of this path must be UTF-8 text.' },
   IP_NOT_ALLOWED: { status: 403, body: 'Error: api_allowed_ips does not admit this address.', condition: 'forbidden' },
+  // RFC 6120 §8.2.3: an iq get or set has exactly one payload.
+  IQ_PAYLOADS: { status: 422, body: 'Error: an iq get or set must have exactly one child element.', condition: 'bad-format' },
   INTERNAL: { status: 500, body: 'Error: internal error in the REST worker.', condition: 'internal-server-error' },
   INVALID_CREDENTIALS: { status: 401, body: 'Error: invalid credentials.', condition: 'not-authorized', type: 'auth' },
   API_ACCESS_DENIED: { status: 403, body: 'Error: api_access does not allow this account.', condition: 'not-authorized', type: 'auth' },
@@ -171,6 +174,7 @@ export const tooManyElements = (): RestError => new RestError('TOO_MANY_ELEMENTS
 export const tooManyArguments = (): RestError => new RestError('TOO_MANY_ARGUMENTS');
 export const badJson = (cause?: unknown): RestError => new RestError('BAD_JSON', undefined, cause === undefined ? undefined : { cause });
 export const badJsonStanza = (reason: string): RestError => new RestError('BAD_JSON_STANZA', reason);
+export const iqPayloads = (): RestError => new RestError('IQ_PAYLOADS');
 export const noCredentials = (): RestError => new RestError('NO_CREDENTIALS');
 export const unsupportedMediaType = (type: string): RestError => new RestError('UNSUPPORTED_MEDIA_TYPE', type);
 export const badPathBody = (cause?: unknown): RestError => new RestError('BAD_PATH_BODY', undefined, cause === undefined ? undefined : { cause });

@@ -12,7 +12,7 @@
 import { compileIpPolicy, type IpMatcher } from './access.js';
 import { bodyAtRoot, isApiPath, looksLikeXml, stanzaForPath } from './api-paths.js';
 import { parseCommand } from './command-line.js';
-import { apiError, noCredentials, noFrom, notConfigured, notPost, rejected, senderNotAllowed, toAnswer } from './errors.js';
+import { apiError, iqPayloads, noCredentials, noFrom, notConfigured, notPost, rejected, senderNotAllowed, toAnswer } from './errors.js';
 import { JSON_TYPE, XMPP_XML } from './negotiate.js';
 import { openApiDocument } from './openapi.js';
 import { renderError } from './render.js';
@@ -147,6 +147,7 @@ function handleApiRequest(req: RestRequest, policy: CompiledPolicy): Action {
   } else {
     stanza = stanzaForPath(req);
   }
+  if (stanza.name === 'iq') checkIqPayload(stanza);
   checkType(stanza, policy);
   checkDestination(stanza, policy);
   return echo ? { kind: 'echo', stanza } : { kind: 'send', stanza };
@@ -160,6 +161,12 @@ function addresses(stanza: XmlElement): { from?: string; to?: string } {
     else if (name === 'to') to = value;
   }
   return { from, to };
+}
+
+/** RFC 6120 §8.2.3: an iq get or set carries exactly one payload (the stub refuses other types). */
+function checkIqPayload(iq: XmlElement): void {
+  const type = iq.attrs.find(([k]) => k === 'type')?.[1];
+  if ((type === 'get' || type === 'set') && iq.children.filter((c) => typeof c !== 'string').length !== 1) throw iqPayloads();
 }
 
 function checkType(stanza: XmlElement, policy: CompiledPolicy): void {

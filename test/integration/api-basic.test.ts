@@ -62,7 +62,7 @@ describe('the authenticated API: Basic credentials, the sender bound to the acco
     const unknown = await as('nobody', 'not-her-password', '<message to="bob@localhost"><body>x</body></message>');
     for (const r of [wrong, unknown]) {
       expect([r.status, r.body]).to.deep.equal([401, 'Error: invalid credentials.']);
-      expect(r.headers['www-authenticate']).to.equal('Basic realm="mod_rest"');
+      expect(r.headers['www-authenticate']).to.equal('Basic realm="localhost/rest", Bearer realm="localhost/rest"');
     }
   });
 
@@ -148,8 +148,11 @@ describe('the authenticated API: Basic credentials, the sender bound to the acco
     expect(disco.body).to.include('http://jabber.org/protocol/disco#info');
     const unknown = await get('/rest/bogus/localhost');
     expect([unknown.status, unknown.body]).to.deep.equal([404, 'Error: no such path in the REST API.']);
-    // Without credentials, the original's answer to a sub-path is unchanged.
-    const legacy = await post(sb!, null, { method: 'GET', path: '/rest/ping/localhost' });
+    // Without credentials, a path of the API is told to authenticate; another sub-path keeps the original's answer.
+    const anonymous = await post(sb!, null, { method: 'GET', path: '/rest/ping/localhost' });
+    expect(anonymous.status).to.equal(401);
+    expect(anonymous.headers['www-authenticate']).to.equal('Basic realm="localhost/rest", Bearer realm="localhost/rest"');
+    const legacy = await post(sb!, null, { method: 'GET', path: '/rest/some/thing/else' });
     expect([legacy.status, legacy.body]).to.deep.equal([200, 'Try POSTing a stanza.']);
   });
 
@@ -176,12 +179,16 @@ describe('the authenticated API: Basic credentials, the sender bound to the acco
     expect(form.status).to.equal(202);
     await bob.waitForBody(formText);
     const ping = await send(JSON.stringify({ kind: 'iq', to: 'localhost', ping: true }), 'application/json; charset=utf-8');
-    expect(ping.status).to.equal(200);
-    expect(ping.body).to.match(/^<iq [^>]*type='result'/);
+    // JSON in, JSON out (as Prosody: the body's type when Accept names none).
+    expect([ping.status, ping.contentType]).to.deep.equal([200, 'application/json']);
+    expect(JSON.parse(ping.body)).to.include({ kind: 'iq', type: 'result', from: 'localhost', to: 'alice@localhost' });
     const broken = await send('{"kind":', 'application/json');
-    expect([broken.status, broken.body]).to.deep.equal([400, 'Error: the JSON body does not parse.']);
+    // A JSON body's refusals come back as JSON error objects.
+    expect(broken.status).to.equal(400);
+    expect(JSON.parse(broken.body).error).to.include({ condition: 'not-well-formed', id: 'BAD_JSON' });
     const unknown = await send(JSON.stringify({ kind: 'foo', to: 'bob@localhost' }), 'application/json');
-    expect([unknown.status, unknown.body]).to.deep.equal([422, "Error: the JSON body is not a stanza Prosody's mapping knows."]);
+    expect(unknown.status).to.equal(422);
+    expect(JSON.parse(unknown.body).error).to.include({ id: 'BAD_JSON_STANZA', text: "the JSON body is not a stanza Prosody's mapping knows: unknown kind 'foo'." });
   });
 
   it('runs a command line sent with Authorization as that account (here refused: not an admin)', async function () {
