@@ -3,6 +3,7 @@
 // table per stanza kind: each JSON key, the child element it stands for, and both directions.
 // Most keys are one of a few shapes (a text child, a flag, one attribute, an object of
 // attributes and texts); the rest (disco, forms, ad-hoc commands, XHTML-IM, MAM) are written out.
+import { badJsonStanza } from './errors.js';
 import { jsonFromStanza } from './jsonmap.js';
 import { MAX_XML_DEPTH, MAX_XML_ELEMENTS, parseStanza } from './stanza.js';
 import { attr, child, childElements, childText, el, textOf, writeXml } from './xml-writer.js';
@@ -44,6 +45,7 @@ function text(name: string, xmlns = CLIENT, integer = false): Field {
     to: (e) => (integer ? int(textOf(e)) : textOf(e)),
     from: (v) => {
       const s = str(v);
+      if (s === undefined && typeof v === 'object' && v !== null) throw badJsonStanza(`'${name}' must be a string`);
       return s === undefined ? undefined : el(name, ns(xmlns), [s]);
     },
   };

@@ -22,7 +22,15 @@ function run(body: string | Buffer, policy: Partial<HostPolicy> = {}, over: Part
   return handleRequest(request(body, over), compilePolicy({ ...OPEN, ...policy }));
 }
 
-const answer = (code: keyof typeof CATALOGUE): Action => ({ kind: 'answer', ...CATALOGUE[code] });
+const answer = (code: keyof typeof CATALOGUE): Action => ({ kind: 'answer', status: CATALOGUE[code].status, body: CATALOGUE[code].body });
+/** The API's answer for a catalogue entry, in words (no Accept). */
+const apiAnswer = (code: keyof typeof CATALOGUE): Action => ({
+  kind: 'document',
+  status: CATALOGUE[code].status,
+  headers: CATALOGUE[code].status === 401 ? [['WWW-Authenticate', 'Basic realm="localhost/rest", Bearer realm="localhost/rest"']] : [],
+  contentType: 'text/plain; charset=utf-8',
+  body: CATALOGUE[code].body,
+});
 
 describe('errors: catalogue and toAnswer', () => {
   it('keeps the bodies of the original module byte for byte', () => {
@@ -220,7 +228,7 @@ describe('pipeline: the authenticated API (api requests)', () => {
   it('admits peers by api_allowed_ips, apart from allowed_ips: opening one opens nothing else', () => {
     const msg = "<message to='bob@localhost'><body>x</body></message>";
     expect(handleRequest(request(msg, { api: true, ip: '10.1.2.3' }), policy).kind).to.equal('send');
-    expect(handleRequest(request(msg, { api: true, ip: '127.0.0.1' }), policy)).to.deep.equal(answer('REJECTED'));
+    expect(handleRequest(request(msg, { api: true, ip: '127.0.0.1' }), policy)).to.deep.equal(apiAnswer('IP_NOT_ALLOWED'));
     expect(handleRequest(request(msg, { ip: '10.1.2.3' }), policy)).to.deep.equal(answer('REJECTED'));
   });
 
@@ -233,8 +241,8 @@ describe('pipeline: the authenticated API (api requests)', () => {
 
   it('still applies allowed_destinations and allowed_stanza_types', () => {
     const strict = compilePolicy({ ...OPEN, allowedDestinations: ['bob@localhost'], allowedStanzaTypes: ['message'] });
-    expect(handleRequest(request("<message to='eve@localhost'/>", { api: true }), strict)).to.deep.equal(answer('REJECTED'));
-    expect(handleRequest(request("<iq to='bob@localhost' type='get' id='1'/>", { api: true }), strict)).to.deep.equal(answer('REJECTED'));
+    expect(handleRequest(request("<message to='eve@localhost'/>", { api: true }), strict)).to.deep.equal(apiAnswer('REJECTED'));
+    expect(handleRequest(request("<iq to='bob@localhost' type='get' id='1'><ping xmlns='urn:xmpp:ping'/></iq>", { api: true }), strict)).to.deep.equal(apiAnswer('REJECTED'));
   });
 });
 
@@ -275,16 +283,19 @@ describe('pipeline: the authenticated API paths', () => {
   });
 
   it('answers 404 to any other path or method of the API, and keeps the legacy answer without credentials', () => {
-    const notFound = { kind: 'answer', status: 404, body: 'Error: no such path in the REST API.' };
-    for (const [method, path] of [['GET', ['bogus', 'x']], ['GET', []], ['POST', ['message', 'bogus', 'b@x']], ['PUT', ['ping', 'x']], ['GET', ['ping', 'a', 'b']]] as const) {
+    const notFound = apiAnswer('NO_SUCH_PATH');
+    expect(notFound).to.include({ status: 404, body: 'Error: no such path in the REST API.' });
+    for (const [method, path] of [['GET', ['bogus', 'x']], ['GET', []], ['PUT', ['ping', 'x']], ['GET', ['ping', 'a', 'b']]] as const) {
       expect(api(method, [...path]), `${method} ${path.join('/')}`).to.deep.equal(notFound);
     }
-    expect(handleRequest(request('', { method: 'GET', path: ['ping', 'localhost'] }), policy)).to.deep.equal(answer('NOT_POST'));
+    // A path of the API without credentials: told to authenticate; any other sub-path: the original's answer.
+    expect(handleRequest(request('', { method: 'GET', path: ['ping', 'localhost'] }), policy)).to.include({ kind: 'document', status: 401 });
+    expect(handleRequest(request('', { method: 'GET', path: ['bogus', 'x'] }), policy)).to.deep.equal(answer('NOT_POST'));
   });
 
   it('applies the policy to the stanza a path stands for', () => {
     const strict = compilePolicy({ ...OPEN, allowedDestinations: ['bob@localhost'] });
     const refused = handleRequest(request('', { method: 'GET', path: ['ping', 'eve@localhost'], api: true }), strict);
-    expect(refused).to.deep.equal(answer('REJECTED'));
+    expect(refused).to.deep.equal(apiAnswer('REJECTED'));
   });
 });
