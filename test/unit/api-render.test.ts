@@ -2,7 +2,7 @@
 // The authenticated API's answers: Accept negotiation, stanzas as JSON (Prosody's mapping, reply
 // side) and round trips of the payload keys, error documents in each format.
 import { expect } from 'chai';
-import { jsonFromStanza, stanzaFromJson } from '../../src/rest/jsonmap.js';
+import { jsonFromStanza, stanzaFromJson, type JsonObject } from '../../src/rest/jsonmap.js';
 import { errorFormat, stanzaFormat } from '../../src/rest/negotiate.js';
 import { renderError, renderStanza } from '../../src/rest/render.js';
 import { parseStanza } from '../../src/rest/stanza.js';
@@ -67,7 +67,7 @@ describe("jsonmap: Prosody's JSON mapping, reply side", () => {
   });
 
   it('round-trips the payload keys: what a JSON object sends is what its stanza maps back to', () => {
-    const samples = [
+    const samples: JsonObject[] = [
       { kind: 'message', to: 'b@localhost', body: 'hi', subject: 's', thread: { id: 't', parent: 'p' }, state: 'composing', replace: 'm0', markable: true, displayed: 'm1', reply: { id: 'm2', to: 'c@localhost' }, fallback: true, encryption: 'urn:xmpp:omemo:2', occupant_id: 'o1', oob_url: 'https://e.net/x', reactions: { id: 'm3', reactions: ['👍'] }, nick: 'Al' },
       { kind: 'presence', type: 'available', show: 'dnd', status: 'busy', priority: -1, idle_since: '2026-01-01T00:00:00Z', caps: { hash: 'sha-1', node: 'n', ver: 'v' }, vcard_update: { photo: 'abc' } },
       { kind: 'iq', type: 'set', id: 'i1', to: 'localhost', command: { node: 'ping', action: 'execute' } },

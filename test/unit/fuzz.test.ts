@@ -49,6 +49,8 @@ function wellFormed(action: Action): boolean {
       return action.stanza.name.length > 0;
     case 'command':
       return action.name.length > 0 && action.args.every((a) => typeof a === 'string');
+    case 'document':
+      return ANSWER_STATUSES.has(action.status) && action.contentType.length > 0;
   }
 }
 
