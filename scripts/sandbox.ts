@@ -329,7 +329,7 @@ export class Sandbox {
       access_rules: { restaccess: { allow: 'admin' }, local: { allow: 'all' }, configure: { allow: 'admin' } },
       listen: [{ port: c2sPort, ip: '127.0.0.1', module: 'ejabberd_c2s', starttls_required: false }],
       // mod_rest itself is configured in modules/conf/mod_rest.yml (moduleConfig).
-      modules: { mod_roster: {}, mod_disco: {}, mod_mam: { default: 'always' } },
+      modules: { mod_roster: {}, mod_disco: {}, mod_mam: { default: 'always' }, mod_ping: {}, mod_version: {}, mod_last: {} },
       ...config,
     };
   }

@@ -10,7 +10,7 @@ import { ROOT, type Sandbox } from '../../scripts/sandbox.js';
 import { startSandbox, stopSandbox, suiteFailed } from './support.js';
 
 interface Example {
-  language: 'sh' | 'python' | 'php';
+  language: 'sh' | 'python' | 'php' | 'javascript';
   /** The command (sh) or the whole script (python), as the README shows it. */
   code: string;
   /** What it must print: the `# ` lines that follow each command, in order. */
@@ -22,12 +22,12 @@ const README_PORT = '5285';
 /** The README's sh blocks that run curl (one example per command) and its python and php blocks (one each). */
 function examples(readme: string): Example[] {
   const found: Example[] = [];
-  for (const [, language, block] of readme.matchAll(/```(sh|python|php)\n([\s\S]*?)```/g)) {
+  for (const [, language, block] of readme.matchAll(/```(sh|python|php|javascript)\n([\s\S]*?)```/g)) {
     const lines = block!.split('\n');
-    if (language === 'python' || language === 'php') {
+    if (language === 'python' || language === 'php' || language === 'javascript') {
       const marker = language === 'python' ? '# ' : '// ';
       const expected = lines.filter((l) => l.startsWith(marker)).map((l) => l.slice(marker.length));
-      found.push({ language, code: block!, expected: expected.join('\n') });
+      found.push({ language: language as Example['language'], code: block!, expected: expected.join('\n') });
       continue;
     }
     if (!block!.includes('curl ')) continue; // make targets, installation steps
@@ -55,7 +55,7 @@ describe('the README examples, run with curl and python3', function () {
         ['nolan', 'nolan-password'],
       ],
       // As ejabberd's stock configuration: send_message comes from mod_admin_extra, ping from mod_ping.
-      config: { modules: { mod_roster: {}, mod_disco: {}, mod_admin_extra: {}, mod_ping: {} } },
+      config: { modules: { mod_roster: {}, mod_disco: {}, mod_admin_extra: {}, mod_ping: {}, mod_version: {} } },
     });
   });
   after(async function () {
@@ -66,6 +66,7 @@ describe('the README examples, run with curl and python3', function () {
     expect(EXAMPLES.filter((e) => e.language === 'sh').length).to.be.at.least(5);
     expect(EXAMPLES.filter((e) => e.language === 'python').length).to.be.at.least(1);
     expect(EXAMPLES.filter((e) => e.language === 'php').length).to.be.at.least(1);
+    expect(EXAMPLES.filter((e) => e.language === 'javascript').length).to.be.at.least(1);
   });
 
   for (const example of EXAMPLES) {
@@ -78,7 +79,9 @@ describe('the README examples, run with curl and python3', function () {
           ? ['bash', ['-c', code]]
           : example.language === 'python'
             ? ['python3', ['-c', code]]
-            : ['php', ['-r', code.replace(/^<\?php\n/, '')]];
+            : example.language === 'javascript'
+              ? ['node', ['-e', code]]
+              : ['php', ['-r', code.replace(/^<\?php\n/, '')]];
       const out = execFileSync(command, args, { encoding: 'utf8', timeout: 15_000, stdio: ['ignore', 'pipe', 'pipe'] });
       expect(out.replace(/\n$/, '')).to.equal(example.expected);
     });
