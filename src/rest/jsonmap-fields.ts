@@ -302,9 +302,12 @@ const html: Field = {
   },
   from: (v) => {
     if (typeof v !== 'string') return undefined;
-    // The XHTML body as Prosody takes it: markup in the XHTML namespace, parsed with the
-    // stanza parser's own bounds.
-    const body = parseStanza(Buffer.from(`<body xmlns='${XHTML}'>${v}</body>`), MAX_XML_DEPTH, MAX_XML_ELEMENTS);
+    // Prosody's value is the XHTML <body> element's markup; a fragment without it is wrapped in
+    // one. Parsed with the stanza parser and its bounds.
+    const wrapper = parseStanza(Buffer.from(`<html xmlns='${XHTML_IM}'>${v}</html>`), MAX_XML_DEPTH, MAX_XML_ELEMENTS);
+    const only = wrapper.children.filter((c) => typeof c !== 'string' || c.trim() !== '');
+    const given = only.length === 1 && typeof only[0] !== 'string' && only[0]!.name === 'body' ? only[0] : undefined;
+    const body = given ? { ...given, attrs: [['xmlns', XHTML] as [string, string], ...given.attrs.filter(([k]) => k !== 'xmlns')] } : el('body', { xmlns: XHTML }, wrapper.children);
     return el('html', { xmlns: XHTML_IM }, [body]);
   },
 };

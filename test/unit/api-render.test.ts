@@ -74,7 +74,7 @@ describe("jsonmap: Prosody's JSON mapping, reply side", () => {
       { kind: 'iq', type: 'get', id: 'i2', to: 'localhost', disco: 'n1' },
       { kind: 'iq', type: 'set', id: 'i3', blocklist: ['x@y'] },
       { kind: 'iq', type: 'get', id: 'i4', to: 'upload.localhost', upload_request: { filename: 'a.png', size: 10, 'content-type': 'image/png' } },
-      { kind: 'message', to: 'b@localhost', html: '<p>Hi <b>you</b></p>' },
+      { kind: 'message', to: 'b@localhost', html: '<body><p>Hi <b>you</b></p></body>' },
     ];
     for (const sample of samples) {
       const back = jsonFromStanza(xml(writeXml(stanzaFromJson(sample))));
