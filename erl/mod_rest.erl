@@ -183,9 +183,9 @@ forward(LocalPath, Method, Data, #{host := Host, ip := IP, opts := Opts, credent
                    none -> Request1;
                    _ -> Request1#{api => true}
                end,
-    Request = case query_fields(Context) of
-                  [] -> Request2;
-                  Query -> Request2#{query => Query}
+    Request = case Method == 'GET' andalso query_fields(Context) of
+                  Query when is_list(Query), Query /= [] -> Request2#{query => Query};
+                  _ -> Request2
               end,
     case mod_rest_port:call(Request, mod_rest_opt:request_timeout(Opts),
                             mod_rest_opt:max_in_flight(Opts)) of
@@ -194,6 +194,8 @@ forward(LocalPath, Method, Data, #{host := Host, ip := IP, opts := Opts, credent
     end.
 
 %% The query string's fields (GET /rest/archive/JID?max=10), as ejabberd_http decoded them.
+%% Only a GET's: for a POST ejabberd_http puts the url-decoded body there too, a second copy
+%% of what can be a 20 MiB body.
 query_fields(#{query := Q}) ->
     [{K, V} || {K, V} <- Q, is_binary(K), is_binary(V)];
 query_fields(_) ->
