@@ -50,11 +50,6 @@ export function suiteFailed(ctx: Mocha.Context): boolean {
 
 // --- HTTP ---
 
-/** What post() needs of a server: a Sandbox, or the Prosody of test/prosody/ (scripts/prosody.ts). */
-export type HttpServer = { readonly options: { readonly httpPort: number } };
-/** What XmppUser.login() needs of a server. */
-export type XmppServer = { readonly options: { readonly c2sPort: number } };
-
 export interface Reply {
   status: number;
   contentType: string | undefined;
@@ -80,7 +75,7 @@ export interface PostOptions {
  * Sends one request to the sandbox's HTTP listener on a fresh connection and resolves with its
  * answer. Rejects when no HTTP answer comes back (connection dropped, reset, or timed out).
  */
-export function post(sb: HttpServer, body: string | Buffer | null, opts: PostOptions = {}): Promise<Reply> {
+export function post(sb: Sandbox, body: string | Buffer | null, opts: PostOptions = {}): Promise<Reply> {
   const data = body === null ? null : typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.host !== undefined) headers.Host = opts.host;
@@ -122,6 +117,9 @@ export function post(sb: HttpServer, body: string | Buffer | null, opts: PostOpt
 }
 
 // --- XMPP ---
+
+/** What XmppUser.login() needs of a server: a Sandbox, or the Prosody of test/prosody/ (scripts/prosody.ts). */
+export type XmppServer = { readonly options: { readonly c2sPort: number } };
 
 /** A unique token for message bodies, so each test recognises its own stanzas. */
 export function unique(prefix: string): string {
