@@ -137,6 +137,8 @@ compare: build original ## print the original and ours side by side on the same 
 	npx tsx scripts/compare-original.ts
 
 # --- performance ---
-bench: build original ## the original and ours side by side under the same load (BENCH_ROUNDS, BENCH_SECONDS)
+bench: build original ## the original and ours side by side under the same load, then ours beside Prosody (BENCH_ROUNDS, BENCH_SECONDS, BENCH_API_*)
 	@command -v wrk >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get install -y -qq wrk >/dev/null || { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk >/dev/null; }; }
+	@# Prosody 13 for the authenticated API's figures (scripts/bench-api.ts): the sid chroot, as root.
+	@[ "$$(id -u)" != 0 ] || scripts/matrix/chroot.sh sid >/dev/null
 	npx tsx scripts/bench.ts

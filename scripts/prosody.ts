@@ -39,6 +39,8 @@ export interface ProsodyOptions {
   extraConfig?: string[];
   /** The chroot with prosody and prosody-modules installed; default PROSODY_CHROOT. */
   chroot?: string;
+  /** The least level logged to prosody.log; default info. */
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
 }
 
 /** Why Prosody cannot run here, or null when it can. */
@@ -166,7 +168,7 @@ export class Prosody {
   }
 
   private config(): string {
-    const { dir, c2sPort, httpPort, modules = DEFAULT_MODULES, extraConfig = [] } = this.options;
+    const { dir, c2sPort, httpPort, modules = DEFAULT_MODULES, extraConfig = [], logLevel = 'info' } = this.options;
     const lua = (s: string) => JSON.stringify(s); // our paths and names are ASCII: a JSON string is a Lua string
     const list = (xs: string[]) => `{ ${xs.map(lua).join(', ')} }`;
     return [
@@ -176,7 +178,7 @@ export class Prosody {
       `pidfile = ${lua(path.join(dir, 'prosody.pid'))}`,
       `data_path = ${lua(path.join(dir, 'data'))}`,
       `certificates = ${lua(path.join(dir, 'certs'))}`,
-      `log = { { levels = { min = "info" }, to = "file", filename = ${lua(this.logPath)} } }`,
+      `log = { { levels = { min = ${lua(logLevel)} }, to = "file", filename = ${lua(this.logPath)} } }`,
       // Loopback only, our ports only: no s2s, no components, no TLS listeners.
       'interfaces = { "127.0.0.1" }',
       'local_interfaces = { "127.0.0.1" }',
