@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { median } from './bench/stats';
-import { Prosody, prosodyUnavailable, prosodyVersion } from './prosody';
+import { Prosody, prosodyTempDir, prosodyUnavailable, prosodyVersion } from './prosody';
 import { ejabberdVersion, freePort, ROOT, Sandbox, sleep } from './sandbox';
 
 const run = promisify(execFile);
@@ -177,7 +177,8 @@ export async function benchApi(base: string): Promise<void> {
     return;
   }
   const users = [SENDER, RECEIVER];
-  const prosody = new Prosody({ dir: path.join(base, 'prosody'), c2sPort: await freePort(), httpPort: await freePort(), users, logLevel: 'warn' });
+  const prosodyDir = prosodyTempDir('mod_rest-bench-prosody-');
+  const prosody = new Prosody({ dir: prosodyDir, c2sPort: await freePort(), httpPort: await freePort(), users, logLevel: 'warn' });
   const sandbox = new Sandbox({
     dir: path.join(base, 'ours-api'),
     c2sPort: await freePort(),
@@ -233,6 +234,7 @@ export async function benchApi(base: string): Promise<void> {
     for (const s of servers) await s.receiver?.stop().catch(() => undefined);
     await prosody.stop();
     await sandbox.stop();
+    rmSync(prosodyDir, { recursive: true, force: true });
   }
 }
 

@@ -7,7 +7,7 @@
 // loopback. Everything it writes (config, accounts, log) stays in one directory under /tmp.
 // Never run prosody without such a config: with none it starts the system's default server.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { sleep } from './sandbox';
 
@@ -54,6 +54,11 @@ export function prosodyUnavailable(chroot = PROSODY_CHROOT): string | null {
 /** Prosody's release in the chroot ('13.0.7'). */
 export function prosodyVersion(chroot = PROSODY_CHROOT): string {
   return readFileSync(path.join(chroot, 'usr/lib/prosody/prosody.version'), 'utf8').trim();
+}
+
+/** A fresh directory for a Prosody: under /tmp, whatever TMPDIR says, since only /tmp is shared with the chroot. */
+export function prosodyTempDir(prefix: string): string {
+  return mkdtempSync(path.join(SHARED_TMP, prefix));
 }
 
 /** Prosodies started by this process: killed if it exits without stopping them. */

@@ -13,12 +13,10 @@
 import { expect } from 'chai';
 import { xml } from '@xmpp/client';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
 import { SaxesParser } from 'saxes';
-import { Prosody, prosodyUnavailable, prosodyVersion } from '../../scripts/prosody.js';
+import { Prosody, prosodyTempDir, prosodyUnavailable, prosodyVersion } from '../../scripts/prosody.js';
 import type { Sandbox } from '../../scripts/sandbox.js';
 import { freePort } from '../../scripts/sandbox.js';
 import { bodyOf, startSandbox, stopSandbox, suiteFailed, XmppUser, type Element } from '../integration/support.js';
@@ -661,7 +659,7 @@ describe(`Prosody 13's mod_rest and ours, side by side on the same requests`, fu
   before(async function () {
     if (why) throw new Error(`cannot run Prosody: ${why}`);
     this.timeout(90_000);
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'mod_rest-prosody-'));
+    const dir = prosodyTempDir('mod_rest-prosody-');
     prosody = new Prosody({ dir, c2sPort: await freePort(), httpPort: await freePort(), users: USERS });
     const [, ejabberd] = await Promise.all([
       prosody.start(),
