@@ -13,7 +13,7 @@ STAGE := _build/mod_rest
 WORKER_SOURCES := $(shell find src -name '*.ts') tsconfig.json
 ERL_SOURCES := $(wildcard erl/*.erl erl/*.app.src) rebar.config rebar.config.script
 
-.PHONY: help deps build dist install uninstall run test test-unit test-erl test-integration test-matrix torture lint clean original compare bench
+.PHONY: help deps build dist install uninstall run test test-unit test-erl test-integration test-matrix test-prosody torture lint clean original compare bench
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -103,6 +103,13 @@ test-integration: build dist original ## a real ejabberd, a real XMPP client
 test-matrix: build dist original ## the integration suite on ejabberd 23.01 (this host), 24.12 and 26.07 (Debian chroots, built once; root)
 	scripts/matrix/test-matrix.sh
 
+# Prosody runs from the sid chroot of the matrix (scripts/prosody.ts), our ejabberd on the host.
+PROSODY_CHROOT := $(or $(MOD_REST_CACHE),/var/cache/mod_rest)/chroots/sid
+test-prosody: build ## our authenticated API and Prosody 13's mod_rest side by side on the same requests (sid chroot, built once; root)
+	@scripts/matrix/chroot.sh sid >/dev/null
+	@echo "target prosody: Prosody $$(cat $(PROSODY_CHROOT)/usr/lib/prosody/prosody.version) beside ejabberd $$(ls /usr/lib/x86_64-linux-gnu | sed -n 's/^ejabberd-\([0-9.]*\)-.*/\1/p')"
+	timeout 600 npx mocha --timeout 60000 'test/prosody/**/*.test.ts'
+
 torture: build original ## heavy runs, bounded: 100,000 inputs per parser property, 20 s of worker kills, 100,000 command names
 	scripts/test-all.sh torture
 
@@ -130,6 +137,8 @@ compare: build original ## print the original and ours side by side on the same 
 	npx tsx scripts/compare-original.ts
 
 # --- performance ---
-bench: build original ## the original and ours side by side under the same load (BENCH_ROUNDS, BENCH_SECONDS)
+bench: build original ## the original and ours side by side under the same load, then ours beside Prosody (BENCH_ROUNDS, BENCH_SECONDS, BENCH_API_*)
 	@command -v wrk >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get install -y -qq wrk >/dev/null || { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk >/dev/null; }; }
+	@# Prosody 13 for the authenticated API's figures (scripts/bench-api.ts): the sid chroot, as root.
+	@[ "$$(id -u)" != 0 ] || scripts/matrix/chroot.sh sid >/dev/null
 	npx tsx scripts/bench.ts

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ORIGINAL_TREE, send } from './compare-original';
+import { benchApi } from './bench-api';
 import { benchAuthTiming } from './bench-auth';
 import { benchHeadOfLine } from './bench-hol';
 import { benchWorker } from './bench-worker';
@@ -298,6 +299,7 @@ async function main(): Promise<void> {
     await benchWorker();
     await benchAuthTiming(base);
     await benchHeadOfLine(base);
+    await benchApi(base);
   } finally {
     for (const n of nodes) {
       await n.receiver.stop().catch(() => undefined);

@@ -118,6 +118,9 @@ export function post(sb: Sandbox, body: string | Buffer | null, opts: PostOption
 
 // --- XMPP ---
 
+/** What XmppUser.login() needs of a server: a Sandbox, or the Prosody of test/prosody/ (scripts/prosody.ts). */
+export type XmppServer = { readonly options: { readonly c2sPort: number } };
+
 /** A unique token for message bodies, so each test recognises its own stanzas. */
 export function unique(prefix: string): string {
   return `${prefix}-${randomUUID()}`;
@@ -155,7 +158,7 @@ export class XmppUser {
   ) {}
 
   /** Logs in over plain TCP (SASL SCRAM-SHA-1), sends initial presence and waits for its echo. */
-  static async login(sb: Sandbox, username: string, password: string, resource = 'test'): Promise<XmppUser> {
+  static async login(sb: XmppServer, username: string, password: string, resource = 'test'): Promise<XmppUser> {
     const xmpp = client({
       service: `xmpp://127.0.0.1:${sb.options.c2sPort}`,
       domain: 'localhost',
