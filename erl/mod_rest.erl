@@ -32,14 +32,18 @@
 -spec start(binary(), gen_mod:opts()) -> ok | {error, term()}.
 start(Host, Opts) ->
     case mod_rest_port:ensure_started() of
-        ok -> register_host(Host, Opts);
+        ok ->
+            mod_rest_oauth:register_scope(),
+            register_host(Host, Opts);
         {error, _} = Err -> Err
     end.
 
 -spec stop(binary()) -> ok.
 stop(Host) ->
     try mod_rest_port:forget_host(Host) of
-        0 -> mod_rest_port:stop();
+        0 ->
+            mod_rest_oauth:unregister_scope(),
+            mod_rest_port:stop();
         _ -> ok
     catch exit:_ -> ok   % the port owner is already gone
     end.
@@ -228,6 +232,11 @@ carry_out({Kind, El}, Context) when Kind == send; Kind == echo ->
      Body};
 carry_out({command, _Name, _Args, {_, _, _}}, #{credentials := Credentials}) when Credentials /= none ->
     answer(400, <<"Error: give credentials once: in the Authorization header or with --auth.">>);
+carry_out({command, _Name, _Args, none}, #{credentials := {bearer, _}} = Context) ->
+    {Status, Headers, ContentType, Body} = mod_rest_api:bearer_command(Context),
+    {Status, reason_phrase(Status),
+     Headers ++ [{<<"Content-Type">>, ContentType}, {<<"X-Content-Type-Options">>, <<"nosniff">>}],
+     Body};
 carry_out({command, Name, Args, Auth}, #{host := Host, ip := IP, opts := Opts, credentials := Credentials}) ->
     %% A command line sent with Authorization runs as that account, as --auth does.
     Auth1 = case Credentials of
@@ -428,9 +437,10 @@ mod_doc() ->
                         "504. Default: 5 seconds.">>}},
            {max_auth_failures,
             #{value => "pos_integer()",
-              desc => <<"Failed '--auth' attempts a client IP may make in a minute; beyond "
-                        "that, '--auth' from it is answered 429 with Retry-After before any "
-                        "password is checked. Default: 10.">>}},
+              desc => <<"Failed '--auth' attempts (Basic passwords and Bearer tokens "
+                        "counted with them) a client IP may make in a minute; beyond that, "
+                        "credentials from it are answered 429 with Retry-After before any "
+                        "password or token is checked. Default: 10.">>}},
            {max_in_flight,
             #{value => "pos_integer()",
               desc => <<"How many requests may wait for the worker at once, node-wide; "

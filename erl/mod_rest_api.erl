@@ -1,7 +1,8 @@
 %% SPDX-License-Identifier: GPL-2.0-or-later
 %%%----------------------------------------------------------------------
 %%% mod_rest_api: the authenticated API, in the VM: a stanza is sent as the account whose
-%%% credentials came with the request (HTTP Basic), never as anyone else; an iq waits for its
+%%% credentials came with the request (HTTP Basic, or an OAuth Bearer token checked by
+%%% mod_rest_oauth), never as anyone else; an iq waits for its
 %%% reply, which is the HTTP answer.
 %%%
 %%% The worker has parsed the body and applied the vhost's policy (api_allowed_ips,
@@ -14,7 +15,7 @@
 %%%----------------------------------------------------------------------
 -module(mod_rest_api).
 
--export([send/2, echo/2, credentials/1, basic_auth/2, decode_stanza/1, iq_status/1,
+-export([send/2, echo/2, bearer_command/1, credentials/1, basic_auth/2, decode_stanza/1, iq_status/1,
          iq_timeout/2, run_send_hook/2]).
 -define(TIMEOUT_HEADER, <<"prosody-rest-timeout">>).
 
@@ -47,6 +48,18 @@ send(El, #{ip := IP, opts := Opts, headers := Headers} = Context) ->
 echo(El, Context) ->
     answer(fun() -> {200, [], ?XML, fxml:element_to_binary(xmpp:encode(bound(El, Context)))} end).
 
+%% A command line sent with a Bearer token: the token is checked as for a stanza (a bad one
+%% gets the same 401, and counts as a failure), then the command is refused. Commands need
+%% the account's password (Basic or --auth); a token, long-lived and handed to programs,
+%% only sends stanzas, so that one issued to send messages cannot run admin commands.
+-spec bearer_command(context()) -> outcome().
+bearer_command(Context) ->
+    answer(fun() ->
+                   _ = account(Context),
+                   throw({refused, 403,
+                          <<"Error: a Bearer token does not run commands; send Basic credentials or --auth instead.">>})
+           end).
+
 answer(Outcome) ->
     try Outcome()
     catch throw:{refused, Status, Body} -> refused(Status, Body)
@@ -76,10 +89,10 @@ iq_timeout(Headers, Opts) ->
         [] -> mod_rest_opt:iq_timeout(Opts)
     end.
 
-%% The account the credentials name, checked; throws {refused, Status, Body}.
-account(#{credentials := {basic, Name, Password}, host := Host, ip := IP, opts := Opts}) ->
-    Account = try mod_rest_command:authenticate(basic_auth({Name, Password}, Host),
-                                                {IP, mod_rest_opt:max_auth_failures(Opts)})
+%% The account the credentials name, checked; throws {refused, Status, Body}. A wrong
+%% password and a bad token (unknown, expired, another scope) get the same 401.
+account(#{credentials := Credentials, host := Host, ip := IP, opts := Opts}) ->
+    Account = try authenticated(Credentials, Host, {IP, mod_rest_opt:max_auth_failures(Opts)})
               catch throw:{refused, 401, _} ->
                       throw({refused, 401, <<"Error: invalid credentials.">>})
               end,
@@ -87,10 +100,13 @@ account(#{credentials := {basic, Name, Password}, host := Host, ip := IP, opts :
     case acl:match_rule(LServer, mod_rest_opt:api_access(Opts), Account) of
         allow -> Account;
         _ -> throw({refused, 403, <<"Error: api_access does not allow this account.">>})
-    end;
-account(#{credentials := {bearer, _}}) ->
-    throw({refused, 401, <<"Error: only Basic credentials are accepted.">>});
-account(_Context) ->
+    end.
+
+authenticated({basic, Name, Password}, Host, Client) ->
+    mod_rest_command:authenticate(basic_auth({Name, Password}, Host), Client);
+authenticated({bearer, Token}, _Host, Client) ->
+    mod_rest_oauth:authenticate(Token, Client);
+authenticated(_Credentials, _Host, _Client) ->
     throw({refused, 401, <<"Error: invalid credentials.">>}).
 
 %% Basic's user is `user` (of the vhost the Host header chose) or `user@vhost`; the
