@@ -14,8 +14,10 @@
 //   {log_level, Level}                                     | {answer, Status, Body}
 //   {request, Id, #{method, path, body, ip, host,    Auth = none | {User, Server, Password}
 //                   api => boolean(),                     | {send, Xmlel}  (authenticated API)
-//                   content_type => Bin}}   (optional)
-//                                                             | {echo, Xmlel}  (POST /rest/echo)
+//                   content_type => Bin,    (optional)    | {echo, Xmlel}  (POST /rest/echo)
+//                   query => [{Bin, Bin}]}} (optional)    | {archive, Xmlel}  GET /rest/archive/{to}:
+//                                                               a MAM query iq; the stub collects
+//                                                               its result messages
 //                                                  {log, Level, Line}           a log line for ejabberd's log
 //   {ping, N}                                      {pong, N}                    liveness probe
 //   [Frame, ...]  a batch of the above, written at
@@ -89,7 +91,14 @@ function parseRequest(m: TermMap): RestRequest {
     host: text(field(m, 'host')),
     ...(m.has('api') ? { api: isTrue(m.get('api')) } : {}),
     ...(m.has('content_type') ? { contentType: mediaType(text(m.get('content_type'))) } : {}),
+    ...(m.has('query') ? { query: list(m.get('query')!).map(pair) } : {}),
   };
+}
+
+/** A {Name, Value} tuple of binaries. */
+function pair(t: Term): [string, string] {
+  if (t instanceof Tuple && t.items.length === 2) return [text(t.items[0] as Term), text(t.items[1] as Term)];
+  throw new ProtocolError('expected a {Name, Value} pair');
 }
 
 /** "Application/JSON; charset=utf-8" -> "application/json". */
@@ -147,6 +156,8 @@ function actionTerm(action: Action): OutTerm {
       return new Tuple(atom('send'), xmlTerm(action.stanza));
     case 'echo':
       return new Tuple(atom('echo'), xmlTerm(action.stanza));
+    case 'archive':
+      return new Tuple(atom('archive'), xmlTerm(action.stanza));
     case 'command': {
       const auth = action.auth
         ? new Tuple(action.auth.user, action.auth.server, action.auth.password)

@@ -19,7 +19,8 @@ export type RestErrorCode =
   | 'TOO_MANY_ELEMENTS'
   | 'TOO_MANY_ARGUMENTS'
   | 'BAD_JSON'
-  | 'BAD_JSON_STANZA';
+  | 'BAD_JSON_STANZA'
+  | 'BAD_ARCHIVE_QUERY';
 
 export interface CatalogueEntry {
   readonly status: number;
@@ -48,6 +49,8 @@ export const CATALOGUE: Readonly<Record<RestErrorCode, CatalogueEntry>> = Object
   // The authenticated API's JSON and form bodies (Prosody's mapping).
   BAD_JSON: { status: 400, body: 'Error: the JSON body does not parse.' },
   BAD_JSON_STANZA: { status: 422, body: 'Error: the JSON body is not a stanza Prosody\'s mapping knows.' },
+  // GET /rest/archive/{to}: the query string's max.
+  BAD_ARCHIVE_QUERY: { status: 400, body: 'Error: the archive query\'s max is not a whole number.' },
 });
 
 /** The answer to anything that is not a RestError: a defect in the worker, never the client's fault. */
@@ -112,6 +115,7 @@ export const tooManyElements = (): RestError => new RestError('TOO_MANY_ELEMENTS
 export const tooManyArguments = (): RestError => new RestError('TOO_MANY_ARGUMENTS');
 export const badJson = (cause?: unknown): RestError => new RestError('BAD_JSON', undefined, cause === undefined ? undefined : { cause });
 export const badJsonStanza = (reason: string): RestError => new RestError('BAD_JSON_STANZA', reason);
+export const badArchiveQuery = (reason: string): RestError => new RestError('BAD_ARCHIVE_QUERY', reason);
 
 /** Turn anything thrown into the HTTP answer for it: a RestError keeps its own, anything else is 500. */
 export function toAnswer(err: unknown): Action {

@@ -6,7 +6,7 @@
 //   -> (e) command: split, --auth -> command
 
 import { compileIpPolicy, type IpMatcher } from './access.js';
-import { stanzaForPath } from './api-paths.js';
+import { isArchivePath, stanzaForPath } from './api-paths.js';
 import { parseFormBody, parseJsonBody, stanzaFromJson } from './jsonmap.js';
 import { parseCommand } from './command-line.js';
 import { noFrom, notConfigured, notPost, rejected, senderNotAllowed, toAnswer } from './errors.js';
@@ -129,7 +129,9 @@ export function handleRequest(
       if (to === undefined) throw rejected('missing to');
       if (!policy.destinationAllowed(to)) throw rejected('destination not allowed');
     }
-    return echo ? { kind: 'echo', stanza } : api ? { kind: 'send', stanza } : { kind: 'route', stanza };
+    if (echo) return { kind: 'echo', stanza };
+    if (api && isArchivePath(req)) return { kind: 'archive', stanza };
+    return api ? { kind: 'send', stanza } : { kind: 'route', stanza };
   } catch (err) {
     try {
       onError?.(err);

@@ -21,6 +21,8 @@ export interface RestRequest {
   api?: boolean;
   /** The Content-Type header's media type, lower case, without parameters; absent when none. */
   contentType?: string;
+  /** The URL's query string, decoded by ejabberd_http, as [name, value] pairs in order (API requests). */
+  query?: Array<[string, string]>;
 }
 
 /** The per-vhost policy, already validated and normalised by ejabberd (econf) before it gets here. */
@@ -70,6 +72,8 @@ export type Action =
   | { kind: 'send'; stanza: XmlElement }
   /** Authenticated API, POST /rest/echo: answer this stanza as it would be sent, send nothing. */
   | { kind: 'echo'; stanza: XmlElement }
+  /** Authenticated API, GET /rest/archive/{to}: send this MAM query iq, answer its results and its reply. */
+  | { kind: 'archive'; stanza: XmlElement }
   /** Run this ejabberd command (the stub checks credentials and access_commands first). */
   | { kind: 'command'; name: string; args: string[]; auth: CommandAuth | null }
   /** Answer the HTTP request with this status and plain-text body; nothing else happens. */
