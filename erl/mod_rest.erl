@@ -34,6 +34,7 @@ start(Host, Opts) ->
     case mod_rest_port:ensure_started() of
         ok ->
             mod_rest_oauth:register_scope(),
+            mod_rest_mam:start(),
             register_host(Host, Opts);
         {error, _} = Err -> Err
     end.
@@ -43,6 +44,7 @@ stop(Host) ->
     try mod_rest_port:forget_host(Host) of
         0 ->
             mod_rest_oauth:unregister_scope(),
+            mod_rest_mam:stop(),
             mod_rest_port:stop();
         _ -> ok
     catch exit:_ -> ok   % the port owner is already gone
@@ -114,7 +116,9 @@ handle(LocalPath, #request{method = Method, data = Data, ip = {IP, _}, host = Ht
                 {ok, true} ->
                     Context = #{host => Host, ip => IP, opts => Opts,
                                 credentials => mod_rest_api:credentials(Request#request.auth),
-                                headers => Request#request.headers},
+                                headers => Request#request.headers,
+                                %% ejabberd_http's decoded query string (a key without a value is nokey).
+                                query => [{K, V} || {K, V} <- Request#request.q, is_binary(K), is_binary(V)]},
                     forward(LocalPath, Method, Data, Context);
                 {ok, false} ->
                     %% Refused here, before it is copied into a frame.
@@ -184,7 +188,8 @@ forward(LocalPath, Method, Data, #{host := Host, ip := IP, opts := Opts, credent
     Request = case Credentials of
                   none -> Legacy;
                   _ -> Legacy#{api => true,
-                               content_type => proplists:get_value('Content-Type', Headers, <<>>)}
+                               content_type => proplists:get_value('Content-Type', Headers, <<>>),
+                               query => maps:get(query, Context, [])}
               end,
     case mod_rest_port:call(Request, mod_rest_opt:request_timeout(Opts),
                             mod_rest_opt:max_in_flight(Opts)) of
@@ -225,7 +230,7 @@ carry_out({route, El}, #{ip := IP}) ->
             %% The original's answer, kept for compatibility.
             answer(500, <<"Error: xmpp_codec">>)
     end;
-carry_out({Kind, El}, Context) when Kind == send; Kind == echo ->
+carry_out({Kind, El}, Context) when Kind == send; Kind == echo; Kind == archive ->
     {Status, Headers, ContentType, Body} = mod_rest_api:Kind(El, Context),
     {Status, reason_phrase(Status),
      Headers ++ [{<<"Content-Type">>, ContentType}, {<<"X-Content-Type-Options">>, <<"nosniff">>}],

@@ -15,7 +15,7 @@
 %%%----------------------------------------------------------------------
 -module(mod_rest_api).
 
--export([send/2, echo/2, bearer_command/1, credentials/1, basic_auth/2, decode_stanza/1, iq_status/1,
+-export([send/2, echo/2, archive/2, bearer_command/1, credentials/1, basic_auth/2, decode_stanza/1, iq_status/1,
          iq_timeout/2, run_send_hook/2]).
 -define(TIMEOUT_HEADER, <<"prosody-rest-timeout">>).
 
@@ -26,7 +26,8 @@
 
 -type credentials() :: none | invalid | {basic, binary(), binary()} | {bearer, binary()}.
 -type context() :: #{host := binary(), ip := inet:ip_address(), opts := gen_mod:opts(),
-                     credentials := credentials(), headers := [{atom() | binary(), binary()}]}.
+                     credentials := credentials(), headers := [{atom() | binary(), binary()}],
+                     query => [{binary(), binary()}]}.
 %% What mod_rest turns into an HTTP answer: status, extra headers, content type, body.
 -type outcome() :: {pos_integer(), [{binary(), binary()}], binary(), binary()}.
 -export_type([credentials/0, context/0, outcome/0]).
@@ -47,6 +48,37 @@ send(El, #{ip := IP, opts := Opts, headers := Headers} = Context) ->
 -spec echo(fxml:xmlel(), context()) -> outcome().
 echo(El, Context) ->
     answer(fun() -> {200, [], ?XML, fxml:element_to_binary(xmpp:encode(bound(El, Context)))} end).
+
+%% GET /rest/archive/{to}: the MAM query iq sent as the account, its result messages
+%% collected by mod_rest_mam. The answer is Prosody's: the iq reply alone when no message
+%% came, otherwise <xmpp> holding the messages, in order, and then the reply.
+-spec archive(fxml:xmlel(), context()) -> outcome().
+archive(El, #{ip := IP, opts := Opts, headers := Headers} = Context) ->
+    answer(fun() ->
+                   IQ = own_archive(bound(El, Context)),
+                   case mod_rest_mam:query(IQ, fun(Pkt) -> hooked(Pkt, IP) end,
+                                           iq_timeout(Headers, Opts)) of
+                       timeout -> no_reply();
+                       {Sent, Reply, []} -> reply(Sent, Reply);
+                       {Sent, Reply, Msgs} ->
+                           {Status, Extra, Type, Body} = reply(Sent, Reply),
+                           {Status, Extra, Type,
+                            iolist_to_binary([<<"<xmpp>">>,
+                                              [fxml:element_to_binary(xmpp:encode(M)) || M <- Msgs],
+                                              Body, <<"</xmpp>">>])}
+                   end
+           end).
+
+%% ejabberd's mod_mam answers a query sent to another user of a served vhost with the
+%% sender's own archive: refused instead of answered as if it were theirs. Rooms and other
+%% servers' archives decide for themselves.
+own_archive(IQ) ->
+    {_, ToServer, _} = To = jid:tolower(jid:remove_resource(xmpp:get_to(IQ))),
+    case lists:member(ToServer, ejabberd_option:hosts())
+        andalso To /= jid:tolower(jid:remove_resource(xmpp:get_from(IQ))) of
+        true -> throw({refused, 403, <<"Error: an account may only query its own archive.">>});
+        false -> IQ
+    end.
 
 %% A command line sent with a Bearer token: the token is checked as for a stanza (a bad one
 %% gets the same 401, and counts as a failure), then the command is refused. Commands need

@@ -23,7 +23,10 @@
 %%%   {log_level, debug|info|warning|error}                | {answer, Status, Body}
 %%%   {request, Id, #{method, path, body,           Auth = none | {User, Server, Password}
 %%%                   ip, host, api,                     | {send, #xmlel{}}  authenticated API
-%%%                   content_type}}                     | {echo, #xmlel{}}  POST /rest/echo
+%%%                   content_type,                      | {echo, #xmlel{}}  POST /rest/echo
+%%%                   query => [{Name, Value}]}}         | {archive, #xmlel{}}  GET /rest/archive/
+%%%                   (the last two: API requests)          {to}: a MAM query iq, whose result
+%%%                                                          messages mod_rest_mam collects
 %%%                                               {log, Level, Line}       for ejabberd's log
 %%%   {ping, N}                                   {pong, N}                liveness probe
 %%%   [Frame, ...]   a batch: several of the above
@@ -151,6 +154,7 @@ init([]) ->
     %% {port, Port | undefined, Writer}: what an HTTP process needs, in one lookup.
     ets:insert(?TABLE, [{port, undefined, Writer}, {seq, 0}]),
     mod_rest_rate:new(),
+    mod_rest_mam:new_table(),
     erlang:send_after(?RATE_SWEEP_INTERVAL, self(), sweep_rate),
     {ok, #state{writer = Writer}}.
 
