@@ -7,7 +7,7 @@ SHELL := /bin/bash
 ERL_LIBS ?= /usr/lib/x86_64-linux-gnu
 export ERL_LIBS
 CONTRIB_MODULES_PATH ?= $(HOME)/.ejabberd-modules
-DEBIAN_PACKAGES := erlang-nox erlang-dev erlang-eunit rebar3 ejabberd php-cli php-curl
+DEBIAN_PACKAGES := erlang-nox erlang-dev erlang-eunit rebar3 ejabberd erlang-p1-oauth2 php-cli php-curl
 
 STAGE := _build/mod_rest
 WORKER_SOURCES := $(shell find src -name '*.ts') tsconfig.json

@@ -32,14 +32,20 @@
 -spec start(binary(), gen_mod:opts()) -> ok | {error, term()}.
 start(Host, Opts) ->
     case mod_rest_port:ensure_started() of
-        ok -> register_host(Host, Opts);
+        ok ->
+            mod_rest_oauth:register_scope(),
+            mod_rest_mam:start(),
+            register_host(Host, Opts);
         {error, _} = Err -> Err
     end.
 
 -spec stop(binary()) -> ok.
 stop(Host) ->
     try mod_rest_port:forget_host(Host) of
-        0 -> mod_rest_port:stop();
+        0 ->
+            mod_rest_oauth:unregister_scope(),
+            mod_rest_mam:stop(),
+            mod_rest_port:stop();
         _ -> ok
     catch exit:_ -> ok   % the port owner is already gone
     end.
@@ -109,8 +115,10 @@ handle(LocalPath, #request{method = Method, data = Data, ip = {IP, _}, host = Ht
                     retry_later(429, <<"Error: too many requests from this address; try again later.">>);
                 {ok, true} ->
                     Context = #{host => Host, ip => IP, opts => Opts,
-                                credentials => mod_rest_api:credentials(Request#request.auth),
-                                headers => Request#request.headers, query => Request#request.q},
+                                credentials => mod_rest_api:credentials(Request#request.auth, Request#request.headers),
+                                headers => Request#request.headers,
+                                %% ejabberd_http's decoded query string (a key without a value is nokey).
+                                query => [{K, V} || {K, V} <- Request#request.q, is_binary(K), is_binary(V)]},
                     forward(LocalPath, Method, Data, Context);
                 {ok, false} ->
                     %% Refused here, before it is copied into a frame.
@@ -234,13 +242,15 @@ carry_out({route, El}, #{ip := IP}) ->
             %% The original's answer, kept for compatibility.
             answer(500, <<"Error: xmpp_codec">>)
     end;
-carry_out({Kind, El}, Context) when Kind == send; Kind == echo ->
+carry_out({Kind, El}, Context) when Kind == send; Kind == echo; Kind == archive ->
     document(mod_rest_api:Kind(El, Context));
 carry_out({document, Status, Headers, ContentType, Body}, _Context)
   when is_integer(Status), Status >= 200, Status =< 599, is_list(Headers), is_binary(ContentType) ->
     document({Status, Headers, ContentType, Body});
 carry_out({command, _Name, _Args, {_, _, _}}, #{credentials := Credentials} = Context) when Credentials /= none ->
     document(mod_rest_api:refusal(400, <<"CREDENTIALS_TWICE">>, Context));
+carry_out({command, _Name, _Args, none}, #{credentials := {bearer, _}} = Context) ->
+    document(mod_rest_api:bearer_command(Context));
 carry_out({command, Name, Args, Auth}, #{host := Host, ip := IP, opts := Opts, credentials := Credentials}) ->
     %% A command line sent with Authorization runs as that account, as --auth does.
     Auth1 = case Credentials of
@@ -448,9 +458,10 @@ mod_doc() ->
                         "504. Default: 5 seconds.">>}},
            {max_auth_failures,
             #{value => "pos_integer()",
-              desc => <<"Failed '--auth' attempts a client IP may make in a minute; beyond "
-                        "that, '--auth' from it is answered 429 with Retry-After before any "
-                        "password is checked. Default: 10.">>}},
+              desc => <<"Failed '--auth' attempts (Basic passwords and Bearer tokens "
+                        "counted with them) a client IP may make in a minute; beyond that, "
+                        "credentials from it are answered 429 with Retry-After before any "
+                        "password or token is checked. Default: 10.">>}},
            {max_in_flight,
             #{value => "pos_integer()",
               desc => <<"How many requests may wait for the worker at once, node-wide; "

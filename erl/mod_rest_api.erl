@@ -1,7 +1,8 @@
 %% SPDX-License-Identifier: GPL-2.0-or-later
 %%%----------------------------------------------------------------------
 %%% mod_rest_api: the authenticated API, in the VM: a stanza is sent as the account whose
-%%% credentials came with the request (HTTP Basic), never as anyone else; an iq waits for its
+%%% credentials came with the request (HTTP Basic, or an OAuth Bearer token checked by
+%%% mod_rest_oauth), never as anyone else; an iq waits for its
 %%% reply, which is the HTTP answer.
 %%%
 %%% The worker has parsed the body and applied the vhost's policy (api_allowed_ips,
@@ -14,8 +15,8 @@
 %%%----------------------------------------------------------------------
 -module(mod_rest_api).
 
--export([send/2, echo/2, refusal/3, negotiation/1, credentials/1, basic_auth/2, decode_stanza/1,
-         iq_status/1, iq_timeout/2, run_send_hook/2]).
+-export([send/2, echo/2, archive/2, bearer_command/1, refusal/3, negotiation/1, credentials/2,
+         basic_auth/2, decode_stanza/1, iq_status/1, iq_timeout/2, run_send_hook/2]).
 -define(TIMEOUT_HEADER, <<"prosody-rest-timeout">>).
 
 -include("logger.hrl").
@@ -25,17 +26,42 @@
 
 -type credentials() :: none | invalid | {basic, binary(), binary()} | {bearer, binary()}.
 -type context() :: #{host := binary(), ip := inet:ip_address(), opts := gen_mod:opts(),
-                     credentials := credentials(), headers := [{atom() | binary(), binary()}]}.
+                     credentials := credentials(), headers := [{atom() | binary(), binary()}],
+                     query => [{binary(), binary()}]}.
 %% What mod_rest turns into an HTTP answer: status, extra headers, content type, body.
 -type outcome() :: {pos_integer(), [{binary(), binary()}], binary(), binary()}.
 -export_type([credentials/0, context/0, outcome/0]).
 
 %% The credentials ejabberd_http parsed from the Authorization header.
--spec credentials(undefined | invalid | {binary(), binary()} | {oauth, binary(), term()}) -> credentials().
-credentials(undefined) -> none;
-credentials({User, Password}) when is_binary(User), is_binary(Password) -> {basic, User, Password};
-credentials({oauth, Token, _}) -> {bearer, Token};
-credentials(_) -> invalid.
+%% The credentials ejabberd_http parsed from the Authorization header; when it read none, the
+%% header as sent: ejabberd_http knows the schemes only as `Basic` and `Bearer`, and a scheme's
+%% case does not matter (RFC 9110 §11.1): Prosody's clients may send `basic`.
+-spec credentials(undefined | invalid | {binary(), binary()} | {oauth, binary(), term()},
+                  [{atom() | binary(), binary()}]) -> credentials().
+credentials(undefined, Headers) ->
+    case [V || {'Authorization', V} <- Headers] of
+        [] -> none;
+        [Header | _] -> authorization(Header)
+    end;
+credentials({User, Password}, _) when is_binary(User), is_binary(Password) -> {basic, User, Password};
+credentials({oauth, Token, _}, _) -> {bearer, Token};
+credentials(_, _) -> invalid.
+
+authorization(Header) ->
+    case binary:split(string:trim(Header), <<" ">>) of
+        [Scheme, Value] ->
+            case {string:lowercase(Scheme), string:trim(Value)} of
+                {<<"bearer">>, Token} when Token /= <<>> -> {bearer, Token};
+                {<<"basic">>, Encoded} ->
+                    try binary:split(base64:decode(Encoded), <<":">>) of
+                        [User, Password] -> {basic, User, Password};
+                        _ -> invalid
+                    catch error:_ -> invalid
+                    end;
+                _ -> invalid
+            end;
+        _ -> invalid
+    end.
 
 %% Sends El as the authenticated account.
 -spec send(fxml:xmlel(), context()) -> outcome().
@@ -46,6 +72,45 @@ send(El, #{ip := IP, opts := Opts, headers := Headers} = Context) ->
 -spec echo(fxml:xmlel(), context()) -> outcome().
 echo(El, Context) ->
     answer(fun() -> {stanza, 200, xmpp:encode(bound(El, Context))} end, Context).
+
+%% GET /rest/archive/{to}: the MAM query iq sent as the account, its result messages
+%% collected by mod_rest_mam. The answer is Prosody's: the iq reply alone when no message
+%% came, otherwise <xmpp> holding the messages, in order, and then the reply.
+-spec archive(fxml:xmlel(), context()) -> outcome().
+archive(El, #{ip := IP, opts := Opts, headers := Headers} = Context) ->
+    answer(fun() ->
+                   IQ = own_archive(bound(El, Context)),
+                   case mod_rest_mam:query(IQ, fun(Pkt) -> hooked(Pkt, IP) end,
+                                           iq_timeout(Headers, Opts)) of
+                       timeout -> no_reply();
+                       {Sent, Reply, []} -> reply(Sent, Reply);
+                       {Sent, Reply, Msgs} ->
+                           {stanza, Status, ReplyEl} = reply(Sent, Reply),
+                           {stanza, Status, {xmlel, <<"xmpp">>, [], [xmpp:encode(M) || M <- Msgs] ++ [ReplyEl]}}
+                   end
+           end, Context).
+
+%% ejabberd's mod_mam answers a query sent to another user of a served vhost with the
+%% sender's own archive: refused instead of answered as if it were theirs. Rooms and other
+%% servers' archives decide for themselves.
+own_archive(IQ) ->
+    {_, ToServer, _} = To = jid:tolower(jid:remove_resource(xmpp:get_to(IQ))),
+    case lists:member(ToServer, ejabberd_option:hosts())
+        andalso To /= jid:tolower(jid:remove_resource(xmpp:get_from(IQ))) of
+        true -> throw({refused, 403, <<"NOT_OWN_ARCHIVE">>});
+        false -> IQ
+    end.
+
+%% A command line sent with a Bearer token: the token is checked as for a stanza (a bad one
+%% gets the same 401, and counts as a failure), then the command is refused. Commands need
+%% the account's password (Basic or --auth); a token, long-lived and handed to programs,
+%% only sends stanzas, so that one issued to send messages cannot run admin commands.
+-spec bearer_command(context()) -> outcome().
+bearer_command(Context) ->
+    answer(fun() ->
+                   _ = account(Context),
+                   throw({refused, 403, <<"BEARER_COMMAND">>})
+           end, Context).
 
 %% What came of the request, written by the worker in the format the request asked for
 %% (XML, JSON, form fields; the VM never sees JSON).
@@ -117,10 +182,10 @@ iq_timeout(Headers, Opts) ->
         [] -> mod_rest_opt:iq_timeout(Opts)
     end.
 
-%% The account the credentials name, checked; throws {refused, Status, Code}.
-account(#{credentials := {basic, Name, Password}, host := Host, ip := IP, opts := Opts}) ->
-    Account = try mod_rest_command:authenticate(basic_auth({Name, Password}, Host),
-                                                {IP, mod_rest_opt:max_auth_failures(Opts)})
+%% The account the credentials name, checked; throws {refused, Status, Code}. A wrong
+%% password and a bad token (unknown, expired, another scope) get the same 401.
+account(#{credentials := Credentials, host := Host, ip := IP, opts := Opts}) ->
+    Account = try authenticated(Credentials, Host, {IP, mod_rest_opt:max_auth_failures(Opts)})
               catch throw:{refused, 401, _} -> throw({refused, 401, <<"INVALID_CREDENTIALS">>});
                     throw:{refused, 429, _} -> throw({refused, 429, <<"AUTH_RATE_LIMITED">>})
               end,
@@ -128,10 +193,13 @@ account(#{credentials := {basic, Name, Password}, host := Host, ip := IP, opts :
     case acl:match_rule(LServer, mod_rest_opt:api_access(Opts), Account) of
         allow -> Account;
         _ -> throw({refused, 403, <<"API_ACCESS_DENIED">>})
-    end;
-account(#{credentials := {bearer, _}}) ->
-    throw({refused, 401, <<"INVALID_CREDENTIALS">>});
-account(_Context) ->
+    end.
+
+authenticated({basic, Name, Password}, Host, Client) ->
+    mod_rest_command:authenticate(basic_auth({Name, Password}, Host), Client);
+authenticated({bearer, Token}, _Host, Client) ->
+    mod_rest_oauth:authenticate(Token, Client);
+authenticated(_Credentials, _Host, _Client) ->
     throw({refused, 401, <<"INVALID_CREDENTIALS">>}).
 
 %% Basic's user is `user` (of the vhost the Host header chose) or `user@vhost`; the

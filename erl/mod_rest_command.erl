@@ -19,7 +19,8 @@
 %%%----------------------------------------------------------------------
 -module(mod_rest_command).
 
--export([run/5, default_access_commands/0, authenticate/2]).
+-export([run/5, default_access_commands/0, authenticate/2, refuse_if_blocked/2,
+         anonymous_login/1]).
 -export_type([auth/0]).
 -export([rules_for/2, exit_status/1, arity_error/3, output_to_binary/1, suggest/2,
          failure_answer/4, secrets/3, redact/2, quoted/1]).
@@ -73,11 +74,7 @@ run(Host, Name, Args, Auth, Client) ->
 authenticate(none, _Client) ->
     none;
 authenticate({User, Server, Password}, {IP, MaxFailures}) ->
-    Now = erlang:monotonic_time(millisecond),
-    case mod_rest_rate:auth_blocked(IP, MaxFailures, Now) of
-        true -> throw({refused, 429, ?TOO_MANY_FAILURES});
-        false -> ok
-    end,
+    Now = refuse_if_blocked(IP, MaxFailures),
     JID = jid:make(User, Server),
     Valid = JID /= error andalso
         begin
@@ -94,6 +91,16 @@ authenticate({User, Server, Password}, {IP, MaxFailures}) ->
             throw({refused, 401, <<"Error: invalid --auth credentials.">>})
     end.
 
+%% Past MaxFailures failed attempts this minute from IP, throws the 429 refusal before any
+%% credential is checked (--auth, Basic, Bearer alike). Returns the time now, in ms.
+-spec refuse_if_blocked(inet:ip_address(), pos_integer()) -> integer().
+refuse_if_blocked(IP, MaxFailures) ->
+    Now = erlang:monotonic_time(millisecond),
+    case mod_rest_rate:auth_blocked(IP, MaxFailures, Now) of
+        true -> throw({refused, 429, ?TOO_MANY_FAILURES});
+        false -> Now
+    end.
+
 %% An unknown user must not answer sooner than a wrong password: with SCRAM storage, checking
 %% a password costs a PBKDF2 run (ms), so an unknown user gets one of the same cost.
 check_password(LUser, LServer, Password) ->
@@ -108,6 +115,7 @@ check_password(LUser, LServer, Password) ->
     catch _:_ -> false   % e.g. a server ejabberd does not serve
     end.
 
+-spec anonymous_login(binary()) -> boolean().
 anonymous_login(LServer) ->
     try lists:member(anonymous, ejabberd_option:auth_method(LServer))
     catch _:_ -> false   % not a vhost: check_password refuses it

@@ -24,7 +24,10 @@
 %%%   {request, Id, #{method, path, body,           Auth = none | {User, Server, Password}
 %%%                   ip, host, api,                     | {send, #xmlel{}}  authenticated API
 %%%                   content_type, accept,              | {echo, #xmlel{}}  POST /rest/echo
-%%%                   query => [{K, V}]}}                | {document, Status, [{Name, Value}],
+%%%                   query => [{K, V}]}}                | {archive, #xmlel{}}  a MAM query iq,
+%%%                                                         whose result messages mod_rest_mam
+%%%                                                         collects
+%%%                                                      | {document, Status, [{Name, Value}],
 %%%                                                         ContentType, Body}  an API answer
 %%%   {render, Id, #{host, accept, content_type,  {reply, Id, {document, ...}}
 %%%                  status, stanza => #xmlel{}       the API answer the VM decided, written
@@ -162,6 +165,7 @@ init([]) ->
     %% {port, Port | undefined, Writer}: what an HTTP process needs, in one lookup.
     ets:insert(?TABLE, [{port, undefined, Writer}, {seq, 0}]),
     mod_rest_rate:new(),
+    mod_rest_mam:new_table(),
     erlang:send_after(?RATE_SWEEP_INTERVAL, self(), sweep_rate),
     {ok, #state{writer = Writer}}.
 

@@ -12,7 +12,15 @@ root="$cache/chroots/$suite"
 # Bump when the package list changes, so that old caches are rebuilt.
 stamp="$root/.mod_rest-chroot-v2"
 
-if [ -f "$stamp" ]; then echo "$root"; exit 0; fi
+# A package added after the stamp's version is installed into an existing chroot, no rebuild:
+# erlang-p1-oauth2, ejabberd_oauth's library (Debian's ejabberd only suggests it), for Bearer tokens.
+added=erlang-p1-oauth2
+install_added() {
+  chroot "$root" env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive \
+    sh -c "dpkg-query -W -f='\${Status}' $added 2>/dev/null | grep -q 'install ok installed' \
+           || { apt-get update -qq && apt-get install -y -qq $added >/dev/null; }" >&2
+}
+if [ -f "$stamp" ]; then install_added; echo "$root"; exit 0; fi
 
 if ! command -v mmdebstrap >/dev/null; then
   { apt-get install -y -qq mmdebstrap >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq mmdebstrap >/dev/null; }; } >&2
@@ -32,7 +40,7 @@ mkdir -p "$cache/chroots"
 # sid's Release file can be past its Valid-Until date: do not let that fail the build.
 mmdebstrap --quiet --variant=minbase --mode=root --format=directory \
   --aptopt='APT::Install-Recommends "false"' --aptopt='Acquire::Check-Valid-Until "false"' \
-  --include=ejabberd,erlang-dev,erlang-eunit,nodejs,ca-certificates,procps$extra \
+  --include=ejabberd,erlang-dev,erlang-eunit,nodejs,ca-certificates,procps,$added$extra \
   "$suite" "$root.tmp" "deb $mirror $suite main" >&2
 printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n' > "$root.tmp/etc/hosts"   # minbase has none
 mv "$root.tmp" "$root"

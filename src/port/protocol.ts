@@ -15,6 +15,8 @@
 //   {request, Id, #{method, path, body, ip, host,    Auth = none | {User, Server, Password}
 //                   api => boolean(),                     | {send, Xmlel}  (authenticated API)
 //                   content_type => Bin,                  | {echo, Xmlel}  (POST /rest/echo)
+//                                                         | {archive, Xmlel}  a MAM query iq: the
+//                                                             stub collects its result messages
 //                   accept => Bin,                        | {document, Status, [{Name, Value}],
 //                   query => [{Key, Value}]}}                    ContentType, Body}
 //                   (the last four optional)                 a rendered API answer
@@ -203,6 +205,8 @@ function actionTerm(action: Action): OutTerm {
       return new Tuple(atom('send'), xmlTerm(action.stanza));
     case 'echo':
       return new Tuple(atom('echo'), xmlTerm(action.stanza));
+    case 'archive':
+      return new Tuple(atom('archive'), xmlTerm(action.stanza));
     case 'command': {
       const auth = action.auth
         ? new Tuple(action.auth.user, action.auth.server, action.auth.password)

@@ -43,7 +43,7 @@ export function looksLikeXml(body: Buffer): boolean {
 export function isApiPath(method: string, path: readonly string[]): boolean {
   const [first, , third] = path;
   if (path.length === 1) return first === 'echo' || first === 'openapi.json';
-  if (method === 'GET' && path.length === 2) return first !== undefined && first in FIELDS.iq;
+  if (method === 'GET' && path.length >= 2) return first !== undefined && first in FIELDS.iq;
   return method === 'POST' && path.length === 3 && third !== undefined && first !== undefined && KINDS.has(first);
 }
 
@@ -92,10 +92,13 @@ export function bodyAtRoot(req: RestRequest, limits: ParseLimits, allowCommand: 
 /** The stanza a path stands for; throws NO_SUCH_PATH for any other path or method. */
 export function stanzaForPath(req: RestRequest): XmlElement {
   const [first, second, third, ...rest] = req.path;
-  if (req.method === 'GET' && first !== undefined && second !== undefined && third === undefined && first in FIELDS.iq) {
+  if (req.method === 'GET' && first !== undefined && second !== undefined && first in FIELDS.iq) {
+    // A repeated parameter: the last one, as Prosody's form decoding takes it.
     const fields: JsonObject = {};
     for (const [k, v] of req.query ?? []) fields[k] = v;
-    return stanzaFromJson({ kind: 'iq', to: second, [first]: first === 'ping' ? true : fields });
+    // A full JID's resource is the rest of the path: ejabberd_http splits an encoded slash too.
+    const to = req.path.slice(1).join('/');
+    return stanzaFromJson({ kind: 'iq', to, [first]: first === 'ping' ? true : fields });
   }
   if (req.method === 'POST' && first !== undefined && KINDS.has(first) && second !== undefined && third !== undefined && rest.length === 0) {
     const value = pathBody(req, first);

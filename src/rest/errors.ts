@@ -27,6 +27,10 @@ export type RestErrorCode =
   | 'BAD_PATH_BODY'
   | 'IP_NOT_ALLOWED'
   | 'IQ_PAYLOADS'
+  | 'BAD_NAMESPACE'
+  | 'BAD_ARCHIVE_QUERY'
+  | 'NOT_OWN_ARCHIVE'
+  | 'BEARER_COMMAND'
   | 'INTERNAL'
   // Refusals the stub decides in the VM and asks the worker to render (`{render, Id, #{error}}`).
   | 'INVALID_CREDENTIALS'
@@ -89,6 +93,13 @@ export const CATALOGUE: Readonly<Record<RestErrorCode, CatalogueEntry>> = Object
   IP_NOT_ALLOWED: { status: 403, body: 'Error: api_allowed_ips does not admit this address.', condition: 'forbidden' },
   // RFC 6120 §8.2.3: an iq get or set has exactly one payload.
   IQ_PAYLOADS: { status: 422, body: 'Error: an iq get or set must have exactly one child element.', condition: 'bad-format' },
+  // The archive query's max (a query string or JSON value).
+  BAD_ARCHIVE_QUERY: { status: 400, body: "Error: the archive query's max is not a whole number." },
+  // ejabberd's mod_mam would answer another account's query with the caller's own archive.
+  NOT_OWN_ARCHIVE: { status: 403, body: 'Error: an account may only query its own archive.', condition: 'forbidden' },
+  // A long-lived token handed to a program sends stanzas; commands need the account's password.
+  BEARER_COMMAND: { status: 403, body: 'Error: a Bearer token does not run commands; send Basic credentials or --auth instead.', condition: 'forbidden' },
+  BAD_NAMESPACE: { status: 422, body: "Error: a stanza's namespace must be jabber:client (or none).", condition: 'invalid-namespace' },
   INTERNAL: { status: 500, body: 'Error: internal error in the REST worker.', condition: 'internal-server-error' },
   INVALID_CREDENTIALS: { status: 401, body: 'Error: invalid credentials.', condition: 'not-authorized', type: 'auth' },
   API_ACCESS_DENIED: { status: 403, body: 'Error: api_access does not allow this account.', condition: 'not-authorized', type: 'auth' },
@@ -113,6 +124,7 @@ export const CATALOGUE: Readonly<Record<RestErrorCode, CatalogueEntry>> = Object
 export const VM_CODES: ReadonlySet<RestErrorCode> = new Set<RestErrorCode>([
   'INVALID_CREDENTIALS', 'API_ACCESS_DENIED', 'FROM_NOT_ACCOUNT', 'NOT_A_STANZA', 'INVALID_STANZA', 'NO_TO',
   'IQ_TYPE', 'HOOK_DROPPED', 'CREDENTIALS_TWICE', 'AUTH_RATE_LIMITED', 'UNEXPECTED_SENDER', 'IQ_TIMEOUT',
+  'NOT_OWN_ARCHIVE', 'BEARER_COMMAND',
 ]);
 
 /** The answer to anything that is not a RestError: a defect in the worker, never the client's fault. */
@@ -174,6 +186,9 @@ export const tooManyElements = (): RestError => new RestError('TOO_MANY_ELEMENTS
 export const tooManyArguments = (): RestError => new RestError('TOO_MANY_ARGUMENTS');
 export const badJson = (cause?: unknown): RestError => new RestError('BAD_JSON', undefined, cause === undefined ? undefined : { cause });
 export const badJsonStanza = (reason: string): RestError => new RestError('BAD_JSON_STANZA', reason);
+export const badArchiveQuery = (reason: string): RestError => new RestError('BAD_ARCHIVE_QUERY', reason);
+export const badNamespace = (): RestError => new RestError('BAD_NAMESPACE');
+export const notAStanza = (): RestError => new RestError('NOT_A_STANZA');
 export const iqPayloads = (): RestError => new RestError('IQ_PAYLOADS');
 export const noCredentials = (): RestError => new RestError('NO_CREDENTIALS');
 export const unsupportedMediaType = (type: string): RestError => new RestError('UNSUPPORTED_MEDIA_TYPE', type);

@@ -3,7 +3,7 @@
 // table per stanza kind: each JSON key, the child element it stands for, and both directions.
 // Most keys are one of a few shapes (a text child, a flag, one attribute, an object of
 // attributes and texts); the rest (disco, forms, ad-hoc commands, XHTML-IM, MAM) are written out.
-import { badJsonStanza } from './errors.js';
+import { badArchiveQuery, badJsonStanza } from './errors.js';
 import { jsonFromStanza } from './jsonmap.js';
 import { MAX_XML_DEPTH, MAX_XML_ELEMENTS, parseStanza } from './stanza.js';
 import { attr, child, childElements, childText, el, textOf, writeXml } from './xml-writer.js';
@@ -105,7 +105,7 @@ function object(name: string, xmlns: string, shape: { attrs?: Record<string, Kin
       const children: XmlNode[] = [];
       for (const key of texts) {
         const s = str(v[key]);
-        if (s !== undefined) children.push(el(key, {}, [s]));
+        if (s !== undefined) children.push(el(key, {}, s === '' ? [] : [s]));
       }
       if (shape.body !== undefined) {
         const s = str(v[shape.body]);
@@ -343,11 +343,19 @@ const mamQuery: Field = {
       (form.children[0] as XmlElement).attrs.push(['type', 'hidden']);
       children.push(form);
     }
-    const page = isObject(a.page) ? a.page : compact({ after: a.after, before: a.before, max: a.max });
+    const page = isObject(a.page) ? { ...a.page } : compact({ after: a.after, before: a.before, max: a.max });
+    if (page.max !== undefined) page.max = String(archiveMax(page.max));
     if (Object.keys(page).length > 0) children.push(rsm.from(page)!);
     return el('query', { xmlns: MAM, queryid: str(a.queryid) }, children);
   },
 };
+/** mod_mam's own cap on a page (its limit_max): a bigger max gets this many anyway. */
+export const ARCHIVE_MAX = 250;
+function archiveMax(v: Json): number {
+  const s = str(v);
+  if (s === undefined || !/^\d{1,9}$/.test(s)) throw badArchiveQuery('max not a whole number');
+  return Math.min(Number(s), ARCHIVE_MAX);
+}
 const mamFin = object('fin', MAM, { attrs: { complete: 'bool', stable: 'bool' } });
 const mamResult: Field = {
   ns: MAM,

@@ -9,10 +9,11 @@
 //     -> (d) the stanza (XML, JSON, form, path) -> stanza type, destination -> send / echo
 //     -> (e) or a command line -> command (the stub runs it as the account)
 
+import { randomUUID } from 'node:crypto';
 import { compileIpPolicy, type IpMatcher } from './access.js';
 import { bodyAtRoot, isApiPath, looksLikeXml, stanzaForPath } from './api-paths.js';
 import { parseCommand } from './command-line.js';
-import { apiError, iqPayloads, noCredentials, noFrom, notConfigured, notPost, rejected, senderNotAllowed, toAnswer } from './errors.js';
+import { apiError, badNamespace, iqPayloads, noCredentials, notAStanza, noFrom, notConfigured, notPost, rejected, senderNotAllowed, toAnswer } from './errors.js';
 import { JSON_TYPE, XMPP_XML } from './negotiate.js';
 import { openApiDocument } from './openapi.js';
 import { renderError } from './render.js';
@@ -139,18 +140,20 @@ function handleApiRequest(req: RestRequest, policy: CompiledPolicy): Action {
   if (!policy.apiIpAllowed(req.ip)) throw rejected('ip not allowed');
   const atRoot = req.method === 'POST' && req.path.length === 0;
   const echo = req.method === 'POST' && req.path.length === 1 && req.path[0] === 'echo';
-  let stanza: XmlElement;
+  let parsed: XmlElement;
   if (atRoot || echo) {
     const body = bodyAtRoot(req, policy, atRoot);
     if (body.kind === 'command') return parseCommand(req.body, policy.maxCommandArgs);
-    stanza = body.stanza;
+    parsed = body.stanza;
   } else {
-    stanza = stanzaForPath(req);
+    parsed = stanzaForPath(req);
   }
+  const stanza = apiStanza(parsed);
   if (stanza.name === 'iq') checkIqPayload(stanza);
   checkType(stanza, policy);
   checkDestination(stanza, policy);
-  return echo ? { kind: 'echo', stanza } : { kind: 'send', stanza };
+  if (echo) return { kind: 'echo', stanza };
+  return isArchiveQuery(stanza) ? { kind: 'archive', stanza } : { kind: 'send', stanza };
 }
 
 function addresses(stanza: XmlElement): { from?: string; to?: string } {
@@ -163,10 +166,29 @@ function addresses(stanza: XmlElement): { from?: string; to?: string } {
   return { from, to };
 }
 
+/**
+ * A stanza of the API, as Prosody takes it: message, presence or iq, in jabber:client (the
+ * stream's namespace, RFC 6120 §4.8.3; jabber:server is a server's), with an id: one is made up
+ * when absent, so that replies and echoes can name it.
+ */
+function apiStanza(stanza: XmlElement): XmlElement {
+  if (!STANZA_NAMES.has(stanza.name)) throw notAStanza();
+  const xmlns = stanza.attrs.find(([k]) => k === 'xmlns')?.[1];
+  if (xmlns !== undefined && xmlns !== 'jabber:client') throw badNamespace();
+  if (stanza.attrs.some(([k]) => k === 'id')) return stanza;
+  return { ...stanza, attrs: [...stanza.attrs, ['id', randomUUID()]] };
+}
+
 /** RFC 6120 §8.2.3: an iq get or set carries exactly one payload (the stub refuses other types). */
 function checkIqPayload(iq: XmlElement): void {
   const type = iq.attrs.find(([k]) => k === 'type')?.[1];
   if ((type === 'get' || type === 'set') && iq.children.filter((c) => typeof c !== 'string').length !== 1) throw iqPayloads();
+}
+
+const MAM = 'urn:xmpp:mam:2';
+/** An XEP-0313 query, however it was asked for: its results come as messages, which the stub collects. */
+function isArchiveQuery(stanza: XmlElement): boolean {
+  return stanza.name === 'iq' && stanza.children.some((c) => typeof c !== 'string' && c.name === 'query' && c.attrs.some(([k, v]) => k === 'xmlns' && v === MAM));
 }
 
 function checkType(stanza: XmlElement, policy: CompiledPolicy): void {

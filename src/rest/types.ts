@@ -76,6 +76,8 @@ export type Action =
   | { kind: 'document'; status: number; headers: Array<[string, string]>; contentType: string; body: Buffer | string }
   /** Authenticated API, POST /rest/echo: answer this stanza as it would be sent, send nothing. */
   | { kind: 'echo'; stanza: XmlElement }
+  /** Authenticated API: send this MAM query iq (XEP-0313); the stub collects its result messages for the answer. */
+  | { kind: 'archive'; stanza: XmlElement }
   /** Run this ejabberd command (the stub checks credentials and access_commands first). */
   | { kind: 'command'; name: string; args: string[]; auth: CommandAuth | null }
   /** Answer the HTTP request with this status and plain-text body; nothing else happens. */

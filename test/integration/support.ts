@@ -226,15 +226,16 @@ export class XmppUser {
   }
 
   /**
-   * Answers iq gets for <name xmlns=xmlns/> with what `answer` returns (the result's child); a
-   * `null` answer leaves them unanswered (the client never replies).
+   * Answers iq gets (or sets) for <name xmlns=xmlns/> with what `answer` returns (the result's
+   * child); a `null` answer leaves them unanswered (the client never replies).
    */
-  answerIq(xmlns: string, name: string, answer: ((iq: Element) => Element) | null): void {
-    this.iqAnswers.set(`${xmlns} ${name}`, answer);
-    if (this.registered.has(`${xmlns} ${name}`)) return;
-    this.registered.add(`${xmlns} ${name}`);
-    this.xmpp.iqCallee.get(xmlns, name, (ctx) => {
-      const current = this.iqAnswers.get(`${xmlns} ${name}`);
+  answerIq(xmlns: string, name: string, answer: ((iq: Element) => Element) | null, type: 'get' | 'set' = 'get'): void {
+    const key = `${type} ${xmlns} ${name}`;
+    this.iqAnswers.set(key, answer);
+    if (this.registered.has(key)) return;
+    this.registered.add(key);
+    this.xmpp.iqCallee[type](xmlns, name, (ctx) => {
+      const current = this.iqAnswers.get(key);
       return current ? current(ctx.stanza) : new Promise<Element>(() => undefined);
     });
   }

@@ -22,6 +22,7 @@ declare module '@xmpp/client' {
 
   export interface IqCallee {
     get(xmlns: string, name: string, handler: (ctx: IqContext) => Element | Promise<Element> | true): void;
+    set(xmlns: string, name: string, handler: (ctx: IqContext) => Element | Promise<Element> | true): void;
   }
 
   export interface Client {

@@ -46,6 +46,7 @@ function wellFormed(action: Action): boolean {
     case 'route':
     case 'send':
     case 'echo':
+    case 'archive':
       return action.stanza.name.length > 0;
     case 'command':
       return action.name.length > 0 && action.args.every((a) => typeof a === 'string');

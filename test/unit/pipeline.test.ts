@@ -285,12 +285,41 @@ describe('pipeline: the authenticated API paths', () => {
   it('answers 404 to any other path or method of the API, and keeps the legacy answer without credentials', () => {
     const notFound = apiAnswer('NO_SUCH_PATH');
     expect(notFound).to.include({ status: 404, body: 'Error: no such path in the REST API.' });
-    for (const [method, path] of [['GET', ['bogus', 'x']], ['GET', []], ['PUT', ['ping', 'x']], ['GET', ['ping', 'a', 'b']]] as const) {
+    for (const [method, path] of [['GET', ['bogus', 'x']], ['GET', []], ['PUT', ['ping', 'x']]] as const) {
       expect(api(method, [...path]), `${method} ${path.join('/')}`).to.deep.equal(notFound);
     }
     // A path of the API without credentials: told to authenticate; any other sub-path: the original's answer.
     expect(handleRequest(request('', { method: 'GET', path: ['ping', 'localhost'] }), policy)).to.include({ kind: 'document', status: 401 });
     expect(handleRequest(request('', { method: 'GET', path: ['bogus', 'x'] }), policy)).to.deep.equal(answer('NOT_POST'));
+  });
+
+  it('turns GET /rest/archive/{to} and its query string into an XEP-0313 query iq, answered by the stub', () => {
+    const action = handleRequest(
+      request('', {
+        method: 'GET',
+        path: ['archive', 'alice@localhost'],
+        api: true,
+        query: [['with', 'bob@localhost'], ['ids', 'a,b'], ['max', '999'], ['before', ''], ['bogus', 'x']],
+      }),
+      policy,
+    );
+    expect(action.kind).to.equal('archive');
+    const iq = (action as { stanza: XmlElement }).stanza;
+    expect(Object.fromEntries(iq.attrs)).to.include({ type: 'set', to: 'alice@localhost' });
+    const query = iq.children[0] as XmlElement;
+    expect([query.name, Object.fromEntries(query.attrs).xmlns]).to.deep.equal(['query', 'urn:xmpp:mam:2']);
+    const [form, set] = query.children as XmlElement[];
+    const fields = (form!.children as XmlElement[]).map((f) => [Object.fromEntries(f.attrs).var, (f.children as XmlElement[]).map((v) => v.children[0])]);
+    expect(fields).to.deep.equal([['FORM_TYPE', ['urn:xmpp:mam:2']], ['with', ['bob@localhost']], ['ids', ['a', 'b']]]);
+    // max is capped at mod_mam's own page limit; an empty before asks for the last page.
+    expect(set!.children).to.deep.equal([
+      { name: 'before', attrs: [], children: [] },
+      { name: 'max', attrs: [], children: ['250'] },
+    ]);
+    const full = handleRequest(request('', { method: 'GET', path: ['archive', 'alice@localhost', 'phone'], api: true }), policy);
+    expect(Object.fromEntries((full as { stanza: XmlElement }).stanza.attrs).to).to.equal('alice@localhost/phone');
+    const bad = handleRequest(request('', { method: 'GET', path: ['archive', 'alice@localhost'], api: true, query: [['max', '-1']] }), policy);
+    expect(bad).to.deep.equal(apiAnswer('BAD_ARCHIVE_QUERY'));
   });
 
   it('applies the policy to the stanza a path stands for', () => {
