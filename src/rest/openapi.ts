@@ -92,7 +92,7 @@ const COMMAND_ANSWERS: readonly Answer[] = [
 // --- answers: one line each, merged per status into response objects ---
 type Header = 'WWW-Authenticate' | 'Retry-After';
 /** The body formats an answer may come in. */
-type Body = 'text' | 'error' | 'stanza' | 'sent' | 'openapi';
+type Body = 'text' | 'error' | 'stanza' | 'sent' | 'openapi' | 'html';
 interface Answer {
   status: number;
   body: Body;
@@ -181,6 +181,8 @@ function mediaOf(body: Body): Record<string, Schema | Ref> {
       return { [XMPP_XML]: { type: 'string', maxLength: 0 } };
     case 'openapi':
       return { [JSON_TYPE]: { type: 'object', description: 'This document.' } };
+    case 'html':
+      return { 'text/html': { type: 'string' } };
   }
 }
 
@@ -264,7 +266,10 @@ function operation(
 /** What any other method or path is answered (components/responses, shared by every such method). */
 function otherResponses(): Record<string, ResponseObject> {
   const out: Record<string, ResponseObject> = {};
-  for (const [status, response] of Object.entries(responses([...legacy(LEGACY_OTHER), ...api(API_UNKNOWN), ...VM_ANSWERS]))) out[`other${status}`] = response;
+  const unknownMethod: Answer = { status: 400, body: 'html', words: 'ejabberd_http\'s own answer to a method it does not know (PATCH in ejabberd 23.01, extension methods): mod_rest never sees it.' };
+  for (const [status, response] of Object.entries(responses([...legacy(LEGACY_OTHER), ...api(API_UNKNOWN), unknownMethod, ...VM_ANSWERS]))) {
+    out[`other${status}`] = response;
+  }
   return out;
 }
 
