@@ -4,6 +4,7 @@
 import { expect } from 'chai';
 import { compare, SETUPS, type Row } from '../../scripts/compare-original';
 import { target } from '../../scripts/sandbox';
+import { recordAnswer } from './answers';
 
 describe('ours beside the original mod_rest, on the same configuration', function () {
   this.timeout(120_000);
@@ -13,7 +14,12 @@ describe('ours beside the original mod_rest, on the same configuration', functio
     // The original is Debian 12's ejabberd-mod-rest, a beam built for the host's ejabberd 23.01
     // only: on a version-matrix chroot there is nothing to compare with.
     if (!target.isHost) this.skip();
-    for (const row of await compare()) rows.set(`${row.setup}/${row.name}`, row);
+    for (const row of await compare()) {
+      rows.set(`${row.setup}/${row.name}`, row);
+      const c = SETUPS.find((s) => s.name === row.setup)?.cases.find((x) => x.name === row.name);
+      // Ours only: the original's answers are not this module's.
+      if (c) recordAnswer({ method: c.method ?? 'POST', path: c.path ?? '/rest', status: row.ours.status, contentType: row.ours.contentType, via: 'compare' });
+    }
   });
 
   for (const setup of SETUPS) {

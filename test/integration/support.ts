@@ -9,6 +9,7 @@ import { StringDecoder } from 'node:string_decoder';
 import os from 'node:os';
 import path from 'node:path';
 import { Sandbox, freePort, sleep, type SandboxOptions } from '../../scripts/sandbox.js';
+import { recordAnswer } from './answers.js';
 
 export { findProcesses, sleep } from '../../scripts/sandbox.js';
 export type { Element } from '@xmpp/client';
@@ -100,6 +101,7 @@ export function post(sb: Sandbox, body: string | Buffer | null, opts: PostOption
         res.on('error', reject);
         res.on('end', () => {
           const raw = Buffer.concat(chunks);
+          recordAnswer({ method, path: opts.path ?? '/rest', status: res.statusCode ?? 0, contentType: res.headers['content-type'], via: 'post' });
           resolve({
             status: res.statusCode ?? 0,
             contentType: res.headers['content-type'],
