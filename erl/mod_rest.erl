@@ -251,15 +251,18 @@ carry_out({command, _Name, _Args, {_, _, _}}, #{credentials := Credentials} = Co
     document(mod_rest_api:refusal(400, <<"CREDENTIALS_TWICE">>, Context));
 carry_out({command, _Name, _Args, none}, #{credentials := {bearer, _}} = Context) ->
     document(mod_rest_api:bearer_command(Context));
-carry_out({command, Name, Args, Auth}, #{host := Host, ip := IP, opts := Opts, credentials := Credentials}) ->
+carry_out({command, Name, Args, Auth}, #{host := Host, ip := IP, opts := Opts, credentials := Credentials} = Context) ->
     %% A command line sent with Authorization runs as that account, as --auth does.
     Auth1 = case Credentials of
                 {basic, User, Password} -> mod_rest_api:basic_auth({User, Password}, Host);
                 _ -> Auth
             end,
-    case mod_rest_command:run(Host, Name, Args, Auth1, {IP, mod_rest_opt:max_auth_failures(Opts)}) of
-        {429, Body} -> retry_later(429, Body, 60);
-        {Status, Body} -> answer(Status, Body)
+    case {mod_rest_command:run(Host, Name, Args, Auth1, {IP, mod_rest_opt:max_auth_failures(Opts)}),
+          Credentials} of
+        %% The Authorization header's credentials refused: the API's own 401, with its challenge.
+        {{401, _}, {basic, _, _}} -> document(mod_rest_api:refusal(401, <<"INVALID_CREDENTIALS">>, Context));
+        {{429, Body}, _} -> retry_later(429, Body, 60);
+        {{Status, Body}, _} -> answer(Status, Body)
     end;
 carry_out({answer, Status, Body}, _Context)
   when is_integer(Status), Status >= 200, Status =< 599, is_binary(Body) ->
