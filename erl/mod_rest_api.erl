@@ -38,7 +38,7 @@
 %% case does not matter (RFC 9110 §11.1): Prosody's clients may send `basic`.
 -spec credentials(undefined | invalid | {binary(), binary()} | {oauth, binary(), term()},
                   [{atom() | binary(), binary()}]) -> credentials().
-credentials(undefined, Headers) ->
+credentials(Parsed, Headers) when Parsed == undefined; Parsed == invalid ->
     case [V || {'Authorization', V} <- Headers] of
         [] -> none;
         [Header | _] -> authorization(Header)

@@ -94,6 +94,18 @@ describe('the authenticated API: formats, negotiation and statuses', function ()
     );
   });
 
+  it('reads the Authorization scheme whatever its case (RFC 9110 §11.1): basic, BASIC', async function () {
+    for (const scheme of ['basic', 'BASIC']) {
+      const text = unique(`api-${scheme}`);
+      const header = `${scheme} ${Buffer.from(`alice:${ALICE_PW}`).toString('base64')}`;
+      const reply = await post(sb!, `<message to="bob@localhost"><body>${text}</body></message>`, { headers: { Authorization: header } });
+      expect(reply.status, scheme).to.equal(202);
+      expect((await bob.waitForBody(text)).attrs.from).to.equal('alice@localhost');
+    }
+    const wrong = await post(sb!, '<message to="bob@localhost"/>', { headers: { Authorization: `basic ${Buffer.from('alice:nope').toString('base64')}` } });
+    expect([wrong.status, wrong.body]).to.deep.equal([401, 'Error: invalid credentials.']);
+  });
+
   it("tells a request in the API's shape without credentials to authenticate, and leaves the original's alone", async function () {
     for (const type of [JSON_TYPE, XML]) {
       const r = await post(sb!, JSON.stringify({ to: 'bob@localhost', body: 'x' }), { headers: { 'Content-Type': type } });
