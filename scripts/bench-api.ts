@@ -7,16 +7,14 @@
 // (skipped, with the reason, where Prosody's sid chroot is missing); alone:
 // `npx tsx scripts/bench-api.ts`. BENCH_API_ROUNDS, BENCH_API_SECONDS, BENCH_API_CONNECTIONS.
 import { client, xml, type Client } from '@xmpp/client';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { median } from './bench/stats';
+import { cpuMicros, wrk } from './bench/wrk';
 import { Prosody, prosodyTempDir, prosodyUnavailable, prosodyVersion } from './prosody';
 import { ejabberdVersion, freePort, ROOT, Sandbox, sleep } from './sandbox';
 
-const run = promisify(execFile);
 const ROUNDS = Number(process.env.BENCH_API_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_API_SECONDS ?? 3);
 const CONNECTIONS = (process.env.BENCH_API_CONNECTIONS ?? '1,16').split(',').map(Number);
@@ -24,7 +22,6 @@ const LUA = path.join(ROOT, 'scripts', 'bench', 'api.lua');
 const SENDER: [string, string] = ['sender', 'sender-pw'];
 const RECEIVER: [string, string] = ['receiver', 'receiver-pw'];
 const AUTHORIZATION = `Basic ${Buffer.from(SENDER.join(':')).toString('base64')}`;
-const CLOCK_TICKS = 100; // USER_HZ on Linux
 
 interface Server {
   label: 'prosody' | 'ours';
@@ -69,42 +66,6 @@ class Receiver {
   stop(): Promise<void> {
     return this.xmpp.stop().then(() => undefined);
   }
-}
-
-interface WrkResult {
-  requests: number;
-  duration_us: number;
-  non2xx: number;
-  connect: number;
-  read: number;
-  write: number;
-  timeout: number;
-  p50_us: number;
-  p99_us: number;
-}
-
-async function wrk(url: string, connections: number, args: string[]): Promise<WrkResult> {
-  const { stdout } = await run(
-    'wrk',
-    [`-t${Math.min(2, connections)}`, `-c${connections}`, `-d${SECONDS}s`, '--timeout', '10s', '-s', LUA, url, '--', ...args],
-    { maxBuffer: 1 << 20 },
-  );
-  const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
-  if (!line) throw new Error(`wrk printed no result:\n${stdout}`);
-  return JSON.parse(line.slice('RESULT '.length)) as WrkResult;
-}
-
-function cpuMicros(pids: number[]): number {
-  let total = 0;
-  for (const pid of pids) {
-    try {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      total += ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
-    } catch {
-      // gone
-    }
-  }
-  return total;
 }
 
 interface Sample {
@@ -153,7 +114,7 @@ const scenarios: Scenario[] = CONNECTIONS.flatMap((c): Scenario[] => [
 
 async function round(server: Server, scenario: Scenario, tag: string): Promise<Sample> {
   const cpu0 = cpuMicros(server.pids());
-  const r = await wrk(server.url, scenario.connections, scenario.args(tag));
+  const r = await wrk(server.url, scenario.connections, SECONDS, LUA, scenario.args(tag));
   const cpu = cpuMicros(server.pids()) - cpu0;
   const acked = r.requests - r.non2xx;
   return {

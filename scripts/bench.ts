@@ -5,26 +5,24 @@
 // Prints per scenario: requests/s, p50/p99, ours/original ratios, delivered vs acknowledged,
 // and memory (worker RSS, VM RSS). Quote medians; this machine is noisy.
 import { client, xml, type Client } from '@xmpp/client';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { ORIGINAL_TREE, send } from './compare-original';
 import { benchApi } from './bench-api';
 import { benchAuthTiming } from './bench-auth';
 import { benchHeadOfLine } from './bench-hol';
 import { benchWorker } from './bench-worker';
 import { median } from './bench/stats';
+import { cpuMicros, wrk, type WrkResult } from './bench/wrk';
 import { freePort, ROOT, Sandbox, sleep } from './sandbox';
 
-const run = promisify(execFile);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 60);
 /** BENCH_ONLY=command: the scenarios whose name matches, and nothing else (for a quick A/B). */
 const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : null;
-const LUA = path.join(ROOT, 'scripts', 'bench');
+const LOAD_LUA = path.join(ROOT, 'scripts', 'bench', 'load.lua');
 const RECIPIENT = 'receiver@localhost';
 
 type Which = 'original' | 'ours';
@@ -75,30 +73,6 @@ class Receiver {
   }
 }
 
-interface WrkResult {
-  requests: number;
-  duration_us: number;
-  non2xx: number;
-  connect: number;
-  read: number;
-  write: number;
-  timeout: number;
-  p50_us: number;
-  p99_us: number;
-}
-
-async function wrk(url: string, connections: number, seconds: number, args: string[]): Promise<WrkResult> {
-  const threads = Math.min(2, connections);
-  const { stdout } = await run(
-    'wrk',
-    [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '-s', path.join(LUA, 'load.lua'), url, '--', ...args],
-    { maxBuffer: 1 << 20 },
-  );
-  const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
-  if (!line) throw new Error(`wrk printed no result:\n${stdout}`);
-  return JSON.parse(line.slice('RESULT '.length)) as WrkResult;
-}
-
 function rssMiB(pid: number | undefined): number {
   if (pid === undefined) return NaN;
   try {
@@ -136,26 +110,14 @@ async function waitDelivered(node: Node, tag: string, expected: number, idleMs =
   }
 }
 
-/** CPU time (user + system) a process has used so far, in microseconds; 0 if it is gone. */
-function cpuMicros(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
-  } catch {
-    return 0;
-  }
-}
-const CLOCK_TICKS = 100; // USER_HZ on Linux
-
 /** Where a round's CPU went: the VM's and the worker's time per request, from /proc. */
 async function measured(node: Node, run: () => Promise<WrkResult>): Promise<{ r: WrkResult; vmUs: number; workerUs: number }> {
   const [worker] = node.sandbox.workerPids();
-  const vm0 = cpuMicros(node.sandbox.pid);
-  const w0 = cpuMicros(worker);
+  const vm0 = cpuMicros([node.sandbox.pid]);
+  const w0 = cpuMicros([worker]);
   const r = await run();
   const n = Math.max(1, r.requests);
-  return { r, vmUs: (cpuMicros(node.sandbox.pid) - vm0) / n, workerUs: (cpuMicros(worker) - w0) / n };
+  return { r, vmUs: (cpuMicros([node.sandbox.pid]) - vm0) / n, workerUs: (cpuMicros([worker]) - w0) / n };
 }
 
 interface Sample {
@@ -172,7 +134,7 @@ interface Sample {
 }
 
 async function stanzaRound(node: Node, connections: number, tag: string): Promise<Sample> {
-  const { r, vmUs, workerUs } = await measured(node, () => wrk(node.sandbox.restUrl, connections, SECONDS, ['stanza', RECIPIENT, tag]));
+  const { r, vmUs, workerUs } = await measured(node, () => wrk(node.sandbox.restUrl, connections, SECONDS, LOAD_LUA, ['stanza', RECIPIENT, tag]));
   const acked = r.requests - r.non2xx;
   const { delivered, duplicated } = await waitDelivered(node, tag, acked);
   node.receiver.forget(tag);
@@ -190,7 +152,7 @@ async function stanzaRound(node: Node, connections: number, tag: string): Promis
 }
 
 async function commandRound(node: Node, connections: number): Promise<Sample> {
-  const { r, vmUs, workerUs } = await measured(node, () => wrk(node.sandbox.restUrl, connections, SECONDS, ['command', 'registered_users', 'localhost']));
+  const { r, vmUs, workerUs } = await measured(node, () => wrk(node.sandbox.restUrl, connections, SECONDS, LOAD_LUA, ['command', 'registered_users', 'localhost']));
   return {
     rps: r.requests / (r.duration_us / 1e6),
     p50: r.p50_us / 1000,
@@ -314,7 +276,7 @@ async function soak(node: Node): Promise<void> {
   console.log(`## soak: ours, stanzas at 256 connections for ${SOAK_SECONDS} s`);
   const samples: string[] = [];
   const tag = `soak-${Date.now()}`;
-  const load = wrk(node.sandbox.restUrl, 256, SOAK_SECONDS, ['stanza', RECIPIENT, tag]);
+  const load = wrk(node.sandbox.restUrl, 256, SOAK_SECONDS, LOAD_LUA, ['stanza', RECIPIENT, tag]);
   const sampler = (async () => {
     for (let t = 0; t <= SOAK_SECONDS; t += 5) {
       samples.push(`${t}s ${fmt(workerRss(node))}`);
@@ -335,7 +297,7 @@ async function burst(node: Node): Promise<void> {
   console.log('## burst: ours, 1024 connections for 5 s');
   const before = `worker ${fmt(workerRss(node))} MiB, VM ${fmt(vmRss(node))} MiB`;
   const tag = `burst-${Date.now()}`;
-  const load = wrk(node.sandbox.restUrl, 1024, 5, ['stanza', RECIPIENT, tag]);
+  const load = wrk(node.sandbox.restUrl, 1024, 5, LOAD_LUA, ['stanza', RECIPIENT, tag]);
   await sleep(2500);
   const during = `worker ${fmt(workerRss(node))} MiB, VM ${fmt(vmRss(node))} MiB`;
   const r = await load;
