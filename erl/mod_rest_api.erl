@@ -189,11 +189,26 @@ account(#{credentials := Credentials, host := Host, ip := IP, opts := Opts}) ->
               catch throw:{refused, 401, _} -> throw({refused, 401, <<"INVALID_CREDENTIALS">>});
                     throw:{refused, 429, _} -> throw({refused, 429, <<"AUTH_RATE_LIMITED">>})
               end,
-    {_, LServer, _} = jid:tolower(Account),
-    case acl:match_rule(LServer, mod_rest_opt:api_access(Opts), Account) of
-        allow -> Account;
-        _ -> throw({refused, 403, <<"API_ACCESS_DENIED">>})
+    case allowed(Account, Host, Opts) of
+        true -> Account;
+        false -> throw({refused, 403, <<"API_ACCESS_DENIED">>})
     end.
+
+%% api_access of every vhost involved, as for commands: the Host header's, and the account's
+%% own, which must run mod_rest (an account of a vhost without it cannot use the API through
+%% another vhost).
+allowed(Account, Host, Opts) ->
+    {_, LServer, _} = jid:tolower(Account),
+    Rules = case LServer == Host of
+                true -> [{Host, Opts}];
+                false ->
+                    case gen_mod:is_loaded(LServer, mod_rest) of
+                        true -> [{Host, Opts}, {LServer, gen_mod:get_module_opts(LServer, mod_rest)}];
+                        false -> []
+                    end
+            end,
+    Rules /= [] andalso
+        lists:all(fun({Server, O}) -> acl:match_rule(Server, mod_rest_opt:api_access(O), Account) == allow end, Rules).
 
 authenticated({basic, Name, Password}, Host, Client) ->
     mod_rest_command:authenticate(basic_auth({Name, Password}, Host), Client);
