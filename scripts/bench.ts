@@ -22,6 +22,11 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 60);
 /** BENCH_ONLY=command: the scenarios whose name matches, and nothing else (for a quick A/B). */
 const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : null;
+/**
+ * BENCH_BASELINE=DIR (a staged module tree, e.g. another checkout's _build/mod_rest): run it in
+ * the original's place, with ours' options, for an A/B of two versions of ours in one run.
+ */
+const BASELINE = process.env.BENCH_BASELINE || undefined;
 const LOAD_LUA = path.join(ROOT, 'scripts', 'bench', 'load.lua');
 const RECIPIENT = 'receiver@localhost';
 
@@ -199,10 +204,10 @@ async function startNode(which: Which, base: string): Promise<Node> {
     httpPort: await freePort(),
     users: [['receiver', 'receiver-pw']],
     // Ours runs commands without credentials, as the original does: the same work on both.
-    modRest: which === 'ours' ? { allowed_ips: ['127.0.0.1'], access_commands: 'open' } : { allowed_ips: ['127.0.0.1'] },
+    modRest: which === 'ours' || BASELINE ? { allowed_ips: ['127.0.0.1'], access_commands: 'open' } : { allowed_ips: ['127.0.0.1'] },
     // The module under test, not the archive: no mod_mam on either node.
     config: { modules: { mod_roster: {}, mod_disco: {} }, loglevel: 'warning' },
-    ...(which === 'original' ? { moduleTree: ORIGINAL_TREE } : {}),
+    ...(which === 'original' ? { moduleTree: BASELINE ?? ORIGINAL_TREE } : {}),
   });
   await sandbox.start();
   const receiver = await Receiver.login(sandbox);
@@ -220,6 +225,7 @@ async function main(): Promise<void> {
     nodes.push(await startNode('original', base), await startNode('ours', base));
     const [original, ours] = nodes as [Node, Node];
     console.log(`bench: ${ROUNDS} alternated rounds of ${SECONDS} s per scenario; medians shown\n`);
+    if (BASELINE) console.log(`"original" below is the baseline tree ${BASELINE}, run with ours' options\n`);
 
     // Warm-up: both nodes, a short stanza load, so the first round is not penalised.
     for (const n of nodes) await stanzaRound(n, 16, `warm-${n.which}`);
