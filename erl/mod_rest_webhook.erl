@@ -107,7 +107,7 @@ webhook_opt_type() ->
           format => econf:enum([xml, json]),
           secret => econf:binary(),
           ca_file => econf:file(),
-          domain => econf:domain(),
+          domain => econf:host(),
           accounts => econf:list(econf:jid()),
           'when' => econf:enum([offline, always]),
           stanzas => econf:list(econf:enum([message, presence, iq]), [unique]),
