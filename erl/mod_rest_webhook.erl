@@ -214,8 +214,8 @@ init({{Host, N}, Hook}) ->
     ?INFO_MSG("mod_rest: webhook ~ts serves ~ts", [safe_url(Hook), sources(Hook)]),
     {ok, #state{host = Host, n = N, hook = Hook, name = safe_url(Hook)}}.
 
-handle_call(counters, _From, #state{counters = C, held = Held, running = R, name = Name} = State) ->
-    {reply, C#{url => Name, held => Held, running => maps:size(R)}, State};
+handle_call(counters, _From, #state{counters = C, held = Held, running = R, name = Name, hook = Hook} = State) ->
+    {reply, C#{url => Name, serves => sources(Hook), held => Held, running => maps:size(R)}, State};
 handle_call(_Request, _From, State) ->
     {reply, {error, badarg}, State}.
 
