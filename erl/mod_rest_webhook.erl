@@ -23,7 +23,8 @@
 -behaviour(gen_server).
 
 -export([start/2, stop/1, counters/1, validate_url/1, webhook_opt_type/0]).
--export([start_link/2, init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2]).
+-export([start_link/2, init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2,
+         format_status/1]).
 -export([filter_packet/1, offline_message/1]).
 %% Pure helpers, exported for the EUnit tests
 -export([reply_stanza/2, http_error/1, classify/1, backoff/2]).
@@ -153,11 +154,13 @@ validate_url(Url) ->
 -spec filter_packet(xmpp:stanza() | drop) -> xmpp:stanza() | drop.
 filter_packet(drop) -> drop;
 filter_packet(Pkt) ->
-    To = xmpp:get_to(Pkt),
-    case maps:find({always, bare(To)}, accounts()) of
+    To = bare(xmpp:get_to(Pkt)),
+    case maps:find({always, To}, accounts()) of
         error -> Pkt;
         {ok, {Pid, Hook}} ->
-            case wanted(Pkt, Hook) of
+            %% The account's own traffic (roster pushes, presence between its resources, its
+            %% PEP) stays with its sessions.
+            case bare(xmpp:get_from(Pkt)) /= To andalso wanted(Pkt, Hook) of
                 true -> gen_server:cast(Pid, {stanza, Pkt}), drop;
                 false -> Pkt
             end
@@ -263,6 +266,13 @@ terminate(_Reason, #state{hook = Hook, queue = Q, host = Host}) ->
                   end, queue:to_list(Q)),
     ?DEBUG("mod_rest: webhook of ~ts stopped", [Host]),
     ok.
+
+%% Crash reports and sys:get_status/1 print the state: never the secret, nor the queued stanzas.
+-spec format_status(map()) -> map().
+format_status(#{state := #state{hook = Hook, queue = Q} = S} = Status) ->
+    Status#{state => S#state{hook = Hook#{secret => redacted}, queue = {queue:len(Q), stanzas}}};
+format_status(Status) ->
+    Status.
 
 %%%===================================================================
 %%% Delivery
