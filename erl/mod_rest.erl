@@ -35,12 +35,14 @@ start(Host, Opts) ->
         ok ->
             mod_rest_oauth:register_scope(),
             mod_rest_mam:start(),
-            register_host(Host, Opts);
+            ok = register_host(Host, Opts),
+            mod_rest_webhook:start(Host, mod_rest_opt:webhooks(Opts));
         {error, _} = Err -> Err
     end.
 
 -spec stop(binary()) -> ok.
 stop(Host) ->
+    mod_rest_webhook:stop(Host),
     try mod_rest_port:forget_host(Host) of
         0 ->
             mod_rest_oauth:unregister_scope(),
@@ -52,7 +54,10 @@ stop(Host) ->
 
 -spec reload(binary(), gen_mod:opts(), gen_mod:opts()) -> ok.
 reload(Host, NewOpts, _OldOpts) ->
-    register_host(Host, NewOpts).
+    ok = register_host(Host, NewOpts),
+    %% Webhooks start afresh: what their queues held is answered with an error first.
+    mod_rest_webhook:stop(Host),
+    mod_rest_webhook:start(Host, mod_rest_opt:webhooks(NewOpts)).
 
 -spec depends(binary(), gen_mod:opts()) -> [{module(), hard | soft}].
 depends(_Host, _Opts) ->
@@ -375,6 +380,8 @@ mod_opt_type(max_xml_depth) ->
     econf:pos_int();
 mod_opt_type(rate_limit_per_ip) ->
     econf:pos_int(unlimited);
+mod_opt_type(webhooks) ->
+    econf:list(mod_rest_webhook:webhook_opt_type());
 mod_opt_type(worker_executable) ->
     econf:binary().
 
@@ -399,6 +406,7 @@ mod_options(Host) ->
      {max_xml_elements, 10000},
      {max_command_args, 256},
      {rate_limit_per_ip, unlimited},
+     {webhooks, []},
      {worker_executable, <<"node">>}].
 
 mod_doc() ->
@@ -493,6 +501,16 @@ mod_doc() ->
               desc => <<"Requests a second accepted from one client IP (the peer, or "
                         "X-Forwarded-For from trusted_proxies); more are answered 429 "
                         "with Retry-After. Default: unlimited.">>}},
+           {webhooks,
+            #{value => "[{url: URL, domain: Domain, accounts: [JID], ...}]",
+              desc => <<"Bots as HTTP services: the stanzas for a subdomain (routed to "
+                        "mod_rest like a component) and/or local accounts are POSTed to URL, "
+                        "and its answer is the reply. Sub-options: url ({kind} {type} {to} "
+                        "{from} are filled in), domain, accounts, when (offline | always), "
+                        "stanzas, events (bare | full | host), format (xml | json), secret "
+                        "(HMAC-SHA256 of the body in X-Mod-Rest-Signature), timeout, "
+                        "queue_size, concurrency, retries, retry_delay. See the README. "
+                        "Default: [].">>}},
            {worker_executable,
             #{value => "Path",
               desc => <<"The Node.js executable that runs the worker, looked up in PATH "

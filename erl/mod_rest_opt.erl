@@ -9,7 +9,7 @@
          api_access/1, api_allowed_ips/1, iq_max_timeout/1, iq_timeout/1,
          allowed_stanza_types/1, max_auth_failures/1, max_body_size/1, max_command_args/1,
          max_in_flight/1, max_xml_depth/1, max_xml_elements/1,
-         rate_limit_per_ip/1, request_timeout/1, worker_executable/1]).
+         rate_limit_per_ip/1, request_timeout/1, webhooks/1, worker_executable/1]).
 
 -spec access_commands(gen_mod:opts() | binary()) -> mod_rest_command:access_commands().
 access_commands(Opts) -> get(access_commands, Opts).
@@ -61,6 +61,9 @@ rate_limit_per_ip(Opts) -> get(rate_limit_per_ip, Opts).
 
 -spec request_timeout(gen_mod:opts() | binary()) -> pos_integer().
 request_timeout(Opts) -> get(request_timeout, Opts).
+
+-spec webhooks(gen_mod:opts() | binary()) -> [map()].
+webhooks(Opts) -> get(webhooks, Opts).
 
 -spec worker_executable(gen_mod:opts() | binary()) -> binary().
 worker_executable(Opts) -> get(worker_executable, Opts).

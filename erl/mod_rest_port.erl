@@ -33,6 +33,15 @@
 %%%                  status, stanza => #xmlel{}       the API answer the VM decided, written
 %%%                  | error => Code, detail}}        in the format the request asked for
 %%%                                               {log, Level, Line}       for ejabberd's log
+%%%   {webhook, Id, #{url, format => xml|json,    {reply, Id, WebhookAction}  the call's outcome
+%%%                   timeout => Ms,                WebhookAction =
+%%%                   stanza => #xmlel{},             {webhook_done, Status, #xmlel{} | none}
+%%%                   secret => Bin}}                   the service answered (any status);
+%%%      POST the stanza to a bot's URL                 its reply stanza when 2xx with a body
+%%%      (mod_rest_webhook); secret optional        | {webhook_failed, Reason, Detail}
+%%%                                                     Reason = unreachable | timeout
+%%%                                                            | bad_answer | too_large
+%%%                                                     Detail: words for the log
 %%%   {ping, N}                                   {pong, N}                liveness probe
 %%%   [Frame, ...]   a batch: several of the above
 %%%                  in one frame, each handled as
@@ -143,9 +152,10 @@ forget_host(Host) ->
 call(Request, Timeout, MaxInFlight) ->
     call(request, Request, Timeout, MaxInFlight).
 
-%% A request frame, or a render frame (the authenticated API's answer, to be written in the
-%% format its request asked for): both are answered by one {reply, Id, Action}.
--spec call(request | render, map(), pos_integer(), pos_integer()) -> {ok, term()} | {error, call_error()}.
+%% A request frame, a render frame (the authenticated API's answer, to be written in the
+%% format its request asked for) or a webhook frame (a stanza to POST to a bot): each is
+%% answered by one {reply, Id, Action}.
+-spec call(request | render | webhook, map(), pos_integer(), pos_integer()) -> {ok, term()} | {error, call_error()}.
 call(Tag, Request, Timeout, MaxInFlight) ->
     try {ets:lookup(?TABLE, port), pending_count()} of
         {[{port, undefined, _}], _} -> {error, unavailable};

@@ -12,6 +12,7 @@ import { ORIGINAL_TREE, send } from './compare-original';
 import { benchApi } from './bench-api';
 import { benchAuthTiming } from './bench-auth';
 import { benchHeadOfLine } from './bench-hol';
+import { benchWebhooks } from './bench-webhooks';
 import { benchWorker } from './bench-worker';
 import { median } from './bench/stats';
 import { cpuMicros, wrk, type WrkResult } from './bench/wrk';
@@ -268,6 +269,7 @@ async function main(): Promise<void> {
     await benchAuthTiming(base);
     await benchHeadOfLine(base);
     await benchApi(base);
+    await benchWebhooks(base);
   } finally {
     for (const n of nodes) {
       await n.receiver.stop().catch(() => undefined);

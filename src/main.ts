@@ -11,6 +11,7 @@ import { helloFrame, logFrame, parseInbound, pongFrame, ProtocolError, replyFram
 import { compilePolicy, handleRequestFor, type CompiledPolicy } from './rest/pipeline.js';
 import { log, logRefusal, setLogLevel, setLogSink } from './log.js';
 import { renderJob } from './rest/render.js';
+import { WebhookLane } from './webhook/handle.js';
 
 // Any stray byte on stdout would corrupt the frame stream for good (platform-notes, pitfall 1).
 // process.stdout and process.stdin are never touched: PortIo reads and writes fds 0 and 1.
@@ -22,6 +23,8 @@ const io = new PortIo();
 const writeLock = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
 const writer = new LockedWriter(writeLock, io);
 const lane = new LargeBodyLane(writeLock);
+// HTTP calls to bots: a thread with an event loop, since this one blocks on fd 0.
+const webhooks = new WebhookLane(writeLock);
 let portOpen = true;
 
 // Replies produced while handling one read, written at its end in one write.
@@ -57,6 +60,10 @@ function dispatch(message: Inbound): void {
     case 'render':
       send(replyFrame(message.id, renderJob(message.job)));
       return;
+    case 'webhook':
+      if (webhooks.crashed) throw new LaneFailure();
+      webhooks.call(message.id, message.job);
+      return;
     case 'config': {
       const policy = compilePolicy(message.policy);
       for (const entry of policy.invalidEntries) log.warn({ host: message.host, entry }, 'option entry ignored: it does not parse');
@@ -72,10 +79,12 @@ function dispatch(message: Inbound): void {
     case 'log_level':
       setLogLevel(message.level);
       lane.logLevel(message.level);
+      webhooks.logLevel(message.level);
       return;
     case 'ping':
       // No pong while the lane is stuck on one request: ejabberd then replaces this worker.
       if (lane.stuck) log.error({}, 'the large-body lane is stuck; not answering the probe');
+      else if (webhooks.crashed) log.error({}, 'the webhook lane has failed; not answering the probe');
       else send(pongFrame(message.n));
       return;
   }
@@ -107,6 +116,7 @@ class LaneFailure extends Error {}
 
 function shutdown(code: number): void {
   lane.close();
+  webhooks.close();
   portOpen = false;
   setLogSink(null);
   process.exitCode = code;

@@ -25,6 +25,14 @@
 //              | #{host, accept, content_type,
 //                  error => Code, detail => Bin}}  Code: a VM_CODES entry of src/rest/errors.ts
 //                                                  {log, Level, Line}           a log line for ejabberd's log
+//   {webhook, Id, #{url, format => xml | json,     {reply, Id, WebhookAction}   the call's outcome
+//                   timeout => Ms,                   WebhookAction =
+//                   stanza => Xmlel,                   {webhook_done, Status, Xmlel | none}
+//                   secret => Bin,                       the service answered (any status); its
+//                   ca_file => Bin}}                     reply stanza when 2xx with a body
+//     POST a stanza to a bot (mod_rest_webhook);     | {webhook_failed, Reason, Detail}
+//     secret and ca_file optional; run by the            Reason: a WebhookFailure of
+//     webhook lane (src/webhook/)                        src/rest/errors.ts; Detail for the log
 //   {ping, N}                                      {pong, N}                    liveness probe
 //   [Frame, ...]  a batch of the above, written at
 //                 once by the stub's writer; each is
@@ -36,6 +44,7 @@ import { atom, Atom, Term, TermMap, Tuple, type OutTerm } from './etf.js';
 import type { Action, HostPolicy, RestRequest, XmlElement, XmlNode } from '../rest/types.js';
 import { VM_CODES, type RestErrorCode } from '../rest/errors.js';
 import type { Negotiation } from '../rest/render.js';
+import type { WebhookAction, WebhookJob } from '../webhook/call.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -48,7 +57,8 @@ export type Inbound =
   | { type: 'log_level'; level: LogLevel }
   | { type: 'ping'; n: number }
   | { type: 'request'; id: number; request: RestRequest }
-  | { type: 'render'; id: number; job: RenderJob };
+  | { type: 'render'; id: number; job: RenderJob }
+  | { type: 'webhook'; id: number; job: WebhookJob };
 
 /** What the stub asks the worker to write for an API answer it decided in the VM. */
 export type RenderJob = Negotiation &
@@ -83,6 +93,14 @@ export function parseInbound(term: Term): Inbound {
       const id = int(a);
       try {
         return { type: 'render', id, job: parseRenderJob(map(b)) };
+      } catch (err) {
+        throw new ProtocolError((err as Error).message, id);
+      }
+    }
+    case 'webhook': {
+      const id = int(a);
+      try {
+        return { type: 'webhook', id, job: parseWebhookJob(map(b)) };
       } catch (err) {
         throw new ProtocolError((err as Error).message, id);
       }
@@ -129,6 +147,19 @@ function parseRenderJob(m: TermMap): RenderJob {
   const code = text(field(m, 'error'));
   if (!VM_CODES.has(code as RestErrorCode)) throw new ProtocolError(`unknown error code ${code.slice(0, 64)}`);
   return { ...negotiation, what: 'error', code: code as RestErrorCode, ...(m.has('detail') ? { detail: text(m.get('detail')) } : {}) };
+}
+
+function parseWebhookJob(m: TermMap): WebhookJob {
+  const format = atomName(field(m, 'format'));
+  if (format !== 'xml' && format !== 'json') throw new ProtocolError(`unknown webhook format ${format}`);
+  return {
+    url: text(field(m, 'url')),
+    format,
+    timeout: positive(field(m, 'timeout')),
+    stanza: xmlElement(field(m, 'stanza')),
+    ...(m.has('secret') ? { secret: text(m.get('secret')) } : {}),
+    ...(m.has('ca_file') ? { caFile: text(m.get('ca_file')) } : {}),
+  };
 }
 
 /** {xmlel, Name, Attrs, Children} (ejabberd's #xmlel{}) as an XmlElement. */
@@ -187,6 +218,14 @@ export function helloFrame(): OutTerm {
 
 export function replyFrame(id: number, action: Action): OutTerm {
   return new Tuple(atom('reply'), id, actionTerm(action));
+}
+
+export function webhookReplyFrame(id: number, action: WebhookAction): OutTerm {
+  const term =
+    action.kind === 'webhook_done'
+      ? new Tuple(atom('webhook_done'), action.status, action.reply === null ? atom('none') : xmlTerm(action.reply))
+      : new Tuple(atom('webhook_failed'), atom(action.reason), action.detail);
+  return new Tuple(atom('reply'), id, term);
 }
 
 export function pongFrame(n: number): OutTerm {

@@ -230,3 +230,18 @@ export function apiError(err: unknown): { code: RestErrorCode; detail?: string }
   if (err.code === 'BAD_JSON_STANZA') return { code: err.code, detail: err.reason };
   return { code: err.code };
 }
+
+/**
+ * Why a webhook call (`{webhook, Id, ...}`, src/webhook/call.ts) produced no usable answer: the
+ * Reason of `{webhook_failed, Reason, Detail}`. The stub decides what the stanza's sender gets
+ * (mod_rest_webhook:outcome/3): `unreachable` is retried for messages, the others never.
+ */
+export type WebhookFailure = 'unreachable' | 'timeout' | 'bad_answer' | 'too_large';
+
+/** The words of each failure, for ejabberd's log (Detail adds the particulars). */
+export const WEBHOOK_FAILURES: Readonly<Record<WebhookFailure, string>> = Object.freeze({
+  unreachable: 'the service could not be reached',
+  timeout: 'the service did not answer within the deadline',
+  bad_answer: 'the service answered with no usable stanza',
+  too_large: 'the service answered with a body larger than the limit',
+});
