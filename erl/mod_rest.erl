@@ -42,6 +42,7 @@ start(Host, Opts) ->
 
 -spec stop(binary()) -> ok.
 stop(Host) ->
+    mod_rest_webadmin:stop(Host),
     try mod_rest_port:forget_host(Host) of
         0 ->
             mod_rest_ops:unregister_commands(),
@@ -61,6 +62,7 @@ depends(_Host, _Opts) ->
     [].
 
 register_host(Host, Opts) ->
+    mod_rest_webadmin:start(Host),   % idempotent: a reload adds nothing twice
     mod_rest_port:set_host(Host, worker_policy(Opts), mod_rest_opt:worker_executable(Opts)).
 
 %% The options the worker applies, in the protocol's plain terms (see mod_rest_port).

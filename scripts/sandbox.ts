@@ -150,6 +150,8 @@ export interface SandboxOptions {
    * started and stops, with this node name and cookie, so that the nodes find each other.
    */
   cluster?: { epmdPort: number; nodeName: string; cookie: string };
+  /** More request handlers on the HTTP listener, beside /rest (e.g. '/admin': 'ejabberd_web_admin'). */
+  requestHandlers?: Record<string, string>;
   /** Start again in `dir` as it is (config, spool, module): a node restarted after a crash. */
   reuseDir?: boolean;
 }
@@ -329,10 +331,10 @@ export class Sandbox {
   }
 
   private moduleConfig(): Record<string, unknown> {
-    const { httpPort, modRest = {}, httpIp = '127.0.0.1' } = this.options;
+    const { httpPort, modRest = {}, httpIp = '127.0.0.1', requestHandlers = {} } = this.options;
     return {
       // As conf/mod_rest.yml: ejabberd's default backlog of 5 stalls bursts of new connections.
-      listen: [{ port: httpPort, ip: httpIp, module: 'ejabberd_http', backlog: 1024, request_handlers: { '/rest': 'mod_rest' } }],
+      listen: [{ port: httpPort, ip: httpIp, module: 'ejabberd_http', backlog: 1024, request_handlers: { '/rest': 'mod_rest', ...requestHandlers } }],
       modules: { mod_rest: modRest },
     };
   }

@@ -67,6 +67,7 @@ describe('GET /rest/metrics and /rest/health', function () {
     sb = await startSandbox('ops', {
       distribution: true,
       httpIp: '::',
+      requestHandlers: { '/admin': 'ejabberd_web_admin' },
       users: [['admin', 'admin-pw'], ['nolan', 'pw']],
       // Metrics for 127.0.0.1 only, to see ::1 refused; health at the defaults (loopback).
       modRest: { metrics_allowed_ips: ['127.0.0.1/32'], max_body_size: 1000, request_timeout: '2 seconds' },
@@ -168,5 +169,24 @@ describe('GET /rest/metrics and /rest/health', function () {
     }
     expect(await until(async () => (await health(sb)).status === 200, 15_000), 'healthy again').to.equal(true);
     expect(value(await scrape(sb), 'mod_rest_worker_up')).to.equal(1);
+  });
+
+  it("has a page in ejabberd's web admin with the figures and the vhost's options", async () => {
+    // Not through post(): the web admin is not mod_rest's, and not in its OpenAPI document.
+    const admin = (p: string, password = 'admin-pw') =>
+      fetch(`http://127.0.0.1:${sb.options.httpPort}/admin/server/localhost/${p}`, {
+        headers: { Authorization: `Basic ${Buffer.from(`admin@localhost:${password}`).toString('base64')}` },
+        signal: AbortSignal.timeout(10_000),
+      });
+    const menu = await admin('');
+    expect(menu.status).to.equal(200);
+    expect(await menu.text()).to.match(/href=['"][^'"]*rest\/['"]/);
+    const page = await admin('rest/');
+    expect(page.status).to.equal(200);
+    const html = await page.text();
+    for (const words of ['mod_rest_requests_total', 'route=/, class=2xx', 'mod_rest_worker_up', 'Options of localhost', 'metrics_allowed_ips', '127.0.0.1/32', 'health_timeout']) {
+      expect(html, words).to.include(words);
+    }
+    expect((await admin('rest/', 'wrong')).status).to.equal(401);
   });
 });
