@@ -35,6 +35,7 @@ start(Host, Opts) ->
         ok ->
             mod_rest_oauth:register_scope(),
             mod_rest_mam:start(),
+            mod_rest_ops:register_commands(),
             ok = register_host(Host, Opts),
             mod_rest_webhook:start(Host, mod_rest_opt:webhooks(Opts));
         {error, _} = Err -> Err
@@ -43,8 +44,10 @@ start(Host, Opts) ->
 -spec stop(binary()) -> ok.
 stop(Host) ->
     mod_rest_webhook:stop(Host),
+    mod_rest_webadmin:stop(Host),
     try mod_rest_port:forget_host(Host) of
         0 ->
+            mod_rest_ops:unregister_commands(),
             mod_rest_oauth:unregister_scope(),
             mod_rest_mam:stop(),
             mod_rest_port:stop();
@@ -64,6 +67,7 @@ depends(_Host, _Opts) ->
     [].
 
 register_host(Host, Opts) ->
+    mod_rest_webadmin:start(Host),   % idempotent: a reload adds nothing twice
     mod_rest_port:set_host(Host, worker_policy(Opts), mod_rest_opt:worker_executable(Opts)).
 
 %% The options the worker applies, in the protocol's plain terms (see mod_rest_port).
@@ -94,16 +98,24 @@ ip_mask_to_text({IP, Bits}) ->
 %%% HTTP handler
 %%%===================================================================
 -spec process([binary()], #request{}) -> http_answer().
-process(LocalPath, #request{} = Request) ->
-    try handle(LocalPath, Request)
-    catch Class:Reason:Stack ->
-            %% ejabberd_http drops the connection when a handler crashes: never let it.
-            ?ERROR_MSG("mod_rest: internal error: ~ts",
-                       [misc:format_exception(2, Class, Reason, Stack)]),
-            answer(500, <<"Error: internal error in mod_rest.">>)
-    end.
+process(LocalPath, #request{data = Data} = Request) ->
+    Started = mod_rest_metrics:request_started(),
+    Answer = try handle(LocalPath, Request)
+             catch Class:Reason:Stack ->
+                     %% ejabberd_http drops the connection when a handler crashes: never let it.
+                     ?ERROR_MSG("mod_rest: internal error: ~ts",
+                                [misc:format_exception(2, Class, Reason, Stack)]),
+                     answer(500, <<"Error: internal error in mod_rest.">>)
+             end,
+    {Status, _, _, Body} = Answer,
+    mod_rest_metrics:request_done(mod_rest_metrics:route(LocalPath), Status, byte_size(Data),
+                                  body_size(Body), Started),
+    Answer.
 
-handle(LocalPath, #request{method = Method, data = Data, ip = {IP, _}, host = HttpHost} = Request) ->
+body_size(Body) when is_binary(Body) -> byte_size(Body);
+body_size(Body) -> iolist_size(Body).
+
+handle(LocalPath, #request{method = Method, ip = {IP, _}, host = HttpHost} = Request) ->
     case {choose_host(HttpHost, ejabberd_option:hosts(), fun(H) -> gen_mod:is_loaded(H, ?MODULE) end),
           as_sent(Request)} of
         {undefined, _} ->
@@ -113,22 +125,32 @@ handle(LocalPath, #request{method = Method, data = Data, ip = {IP, _}, host = Ht
         {Host, ok} ->
             %% One copy of the options out of ETS per request, not one per option.
             Opts = gen_mod:get_module_opts(Host, ?MODULE),
-            Now = erlang:monotonic_time(millisecond),
-            case {mod_rest_rate:check(IP, mod_rest_opt:rate_limit_per_ip(Opts), Now),
-                  byte_size(Data) =< mod_rest_opt:max_body_size(Opts)} of
-                {limited, _} ->
-                    retry_later(429, <<"Error: too many requests from this address; try again later.">>);
-                {ok, true} ->
-                    Context = #{host => Host, ip => IP, opts => Opts,
-                                credentials => mod_rest_api:credentials(Request#request.auth, Request#request.headers),
-                                headers => Request#request.headers,
-                                %% ejabberd_http's decoded query string (a key without a value is nokey).
-                                query => [{K, V} || {K, V} <- Request#request.q, is_binary(K), is_binary(V)]},
-                    forward(LocalPath, Method, Data, Context);
-                {ok, false} ->
-                    %% Refused here, before it is copied into a frame.
-                    answer(413, <<"Error: the body is larger than max_body_size.">>)
+            %% /rest/metrics and /rest/health are answered here, never by the worker.
+            case mod_rest_ops:is_ops_path(LocalPath) of
+                true -> mod_rest_ops:handle(LocalPath, Method, IP, Opts);
+                false -> handle(LocalPath, Request, Host, Opts)
             end
+    end.
+
+%% The module's own paths aside: the rate limit, the size limit, then the worker.
+handle(LocalPath, #request{method = Method, data = Data, ip = {IP, _}} = Request, Host, Opts) ->
+    Now = erlang:monotonic_time(millisecond),
+    case {mod_rest_rate:check(IP, mod_rest_opt:rate_limit_per_ip(Opts), Now),
+          byte_size(Data) =< mod_rest_opt:max_body_size(Opts)} of
+        {limited, _} ->
+            mod_rest_metrics:refused(rate_limited),
+            retry_later(429, <<"Error: too many requests from this address; try again later.">>);
+        {ok, true} ->
+            Context = #{host => Host, ip => IP, opts => Opts,
+                        credentials => mod_rest_api:credentials(Request#request.auth, Request#request.headers),
+                        headers => Request#request.headers,
+                        %% ejabberd_http's decoded query string (a key without a value is nokey).
+                        query => [{K, V} || {K, V} <- Request#request.q, is_binary(K), is_binary(V)]},
+            forward(LocalPath, Method, Data, Context);
+        {ok, false} ->
+            %% Refused here, before it is copied into a frame.
+            mod_rest_metrics:refused(too_large),
+            answer(413, <<"Error: the body is larger than max_body_size.">>)
     end.
 
 %% Whether the request is what its client sent, before anything reads it (security issue,
@@ -202,9 +224,17 @@ forward(LocalPath, Method, Data, #{host := Host, ip := IP, opts := Opts, credent
               end,
     case mod_rest_port:call(Request, mod_rest_opt:request_timeout(Opts),
                             mod_rest_opt:max_in_flight(Opts)) of
-        {ok, Action} -> carry_out(Action, Context);
-        {error, Why} -> port_error_answer(Why)
+        {ok, Action} ->
+            mod_rest_metrics:action(action_kind(Action)),
+            carry_out(Action, Context);
+        {error, Why} ->
+            mod_rest_metrics:refused(Why),
+            port_error_answer(Why)
     end.
+
+action_kind(Action) when is_tuple(Action), tuple_size(Action) > 0, is_atom(element(1, Action)) ->
+    element(1, Action);
+action_kind(_) -> other.
 
 %% The query string's fields (GET /rest/archive/JID?max=10), as ejabberd_http decoded them.
 %% Only a GET's: for a POST ejabberd_http puts the url-decoded body there too, a second copy
@@ -366,6 +396,12 @@ mod_opt_type(access_commands) ->
         fun lists:append/1));
 mod_opt_type(request_timeout) ->
     econf:timeout(second);
+mod_opt_type(metrics_allowed_ips) ->
+    econf:either(econf:enum([all]), econf:list(econf:ip_mask()));
+mod_opt_type(health_allowed_ips) ->
+    econf:either(econf:enum([all]), econf:list(econf:ip_mask()));
+mod_opt_type(health_timeout) ->
+    econf:timeout(millisecond);
 mod_opt_type(max_auth_failures) ->
     econf:pos_int();
 mod_opt_type(max_in_flight) ->
@@ -399,6 +435,11 @@ mod_options(Host) ->
      {allowed_stanza_types, all},
      {access_commands, mod_rest_command:default_access_commands()},
      {request_timeout, timer:seconds(5)},
+     %% GET /rest/metrics and /rest/health: loopback, until an operator opens them.
+     {metrics_allowed_ips, [{{127, 0, 0, 1}, 32}, {{0, 0, 0, 0, 0, 0, 0, 1}, 128}]},
+     {health_allowed_ips, [{{127, 0, 0, 1}, 32}, {{0, 0, 0, 0, 0, 0, 0, 1}, 128}]},
+     %% Under a load balancer's usual check timeout (2-5 s): a 503 in time, not its own timeout.
+     {health_timeout, 1000},
      {max_auth_failures, 10},
      {max_in_flight, 512},
      {max_body_size, 20 * 1024 * 1024},
@@ -467,6 +508,18 @@ mod_doc() ->
             #{value => "timeout()",
               desc => <<"How long a request may wait for the worker before it is answered "
                         "504. Default: 5 seconds.">>}},
+           {metrics_allowed_ips,
+            #{value => "all | [IP | IP/Mask]",
+              desc => <<"Peers allowed to read GET /rest/metrics (Prometheus text), apart "
+                        "from allowed_ips; others get 403. Default: loopback only.">>}},
+           {health_allowed_ips,
+            #{value => "all | [IP | IP/Mask]",
+              desc => <<"Peers allowed to call GET /rest/health (a load balancer's check), "
+                        "apart from allowed_ips; others get 403. Default: loopback only.">>}},
+           {health_timeout,
+            #{value => "timeout()",
+              desc => <<"How long GET /rest/health waits for the worker's answer to its ping "
+                        "before it answers 503. Default: 1 second.">>}},
            {max_auth_failures,
             #{value => "pos_integer()",
               desc => <<"Failed '--auth' attempts (Basic passwords and Bearer tokens "

@@ -7,9 +7,9 @@
 
 -export([access_commands/1, allowed_destinations/1, allowed_ips/1, allowed_senders/1,
          api_access/1, api_allowed_ips/1, iq_max_timeout/1, iq_timeout/1,
-         allowed_stanza_types/1, max_auth_failures/1, max_body_size/1, max_command_args/1,
-         max_in_flight/1, max_xml_depth/1, max_xml_elements/1,
-         rate_limit_per_ip/1, request_timeout/1, webhooks/1, worker_executable/1]).
+         allowed_stanza_types/1, health_allowed_ips/1, health_timeout/1, max_auth_failures/1,
+         max_body_size/1, max_command_args/1, max_in_flight/1, max_xml_depth/1, max_xml_elements/1,
+         metrics_allowed_ips/1, rate_limit_per_ip/1, request_timeout/1, webhooks/1, worker_executable/1]).
 
 -spec access_commands(gen_mod:opts() | binary()) -> mod_rest_command:access_commands().
 access_commands(Opts) -> get(access_commands, Opts).
@@ -37,6 +37,15 @@ allowed_senders(Opts) -> get(allowed_senders, Opts).
 
 -spec allowed_stanza_types(gen_mod:opts() | binary()) -> all | [message | presence | iq].
 allowed_stanza_types(Opts) -> get(allowed_stanza_types, Opts).
+
+-spec health_allowed_ips(gen_mod:opts() | binary()) -> all | [{inet:ip_address(), 0..128}].
+health_allowed_ips(Opts) -> get(health_allowed_ips, Opts).
+
+-spec health_timeout(gen_mod:opts() | binary()) -> pos_integer().
+health_timeout(Opts) -> get(health_timeout, Opts).
+
+-spec metrics_allowed_ips(gen_mod:opts() | binary()) -> all | [{inet:ip_address(), 0..128}].
+metrics_allowed_ips(Opts) -> get(metrics_allowed_ips, Opts).
 
 -spec max_body_size(gen_mod:opts() | binary()) -> pos_integer().
 max_body_size(Opts) -> get(max_body_size, Opts).

@@ -42,7 +42,8 @@
 %%%                                                     Reason = unreachable | timeout
 %%%                                                            | bad_answer | too_large
 %%%                                                     Detail: words for the log
-%%%   {ping, N}                                   {pong, N}                liveness probe
+%%%   {ping, N}                                   {pong, N}                liveness probe;
+%%%                                                                        also GET /rest/health
 %%%   [Frame, ...]   a batch: several of the above
 %%%                  in one frame, each handled as
 %%%                  if it came alone
@@ -60,7 +61,7 @@
 -behaviour(gen_server).
 
 -export([start_link/0, child_spec/0, ensure_started/0, stop/0,
-         set_host/3, forget_host/1, call/3, call/4]).
+         set_host/3, forget_host/1, call/3, call/4, ping/2, pending/0]).
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2]).
 -export([restart_delay/1, log_level/1, batch_frame/1]).
 
@@ -153,15 +154,34 @@ call(Request, Timeout, MaxInFlight) ->
     call(request, Request, Timeout, MaxInFlight).
 
 %% A request frame, a render frame (the authenticated API's answer, to be written in the
-%% format its request asked for) or a webhook frame (a stanza to POST to a bot): each is
-%% answered by one {reply, Id, Action}.
--spec call(request | render | webhook, map(), pos_integer(), pos_integer()) -> {ok, term()} | {error, call_error()}.
+%% format its request asked for), a webhook frame (a stanza to POST to a bot) or a ping
+%% (GET /rest/health): each is answered by one {reply, Id, Action} (a ping by its pong).
+-spec call(request | render | webhook | ping, map(), pos_integer(), pos_integer()) -> {ok, term()} | {error, call_error()}.
 call(Tag, Request, Timeout, MaxInFlight) ->
     try {ets:lookup(?TABLE, port), pending_count()} of
         {[{port, undefined, _}], _} -> {error, unavailable};
         {_, Pending} when Pending >= MaxInFlight -> {error, overloaded};
         {[{port, Port, Writer}], _} -> send_and_wait(Port, Writer, Tag, Request, Timeout)
     catch error:badarg -> {error, unavailable}   % owner not running: no table
+    end.
+
+%% A round trip through the worker's main loop, for GET /rest/health: a {ping, Id} frame by the
+%% same writer as requests, whose pong the owner hands back like a reply. A pong proves that
+%% the worker read and handled every frame before it (see above). Nothing is cached.
+-spec ping(pos_integer(), pos_integer()) -> ok | {error, call_error()}.
+ping(Timeout, MaxInFlight) ->
+    case call(ping, #{}, Timeout, MaxInFlight) of
+        {ok, pong} -> ok;
+        {ok, _} -> {error, garbled};
+        {error, _} = Err -> Err
+    end.
+
+%% How many requests wait for the worker now (0 when the owner is not running).
+-spec pending() -> non_neg_integer().
+pending() ->
+    case ets:info(?TABLE, size) of
+        undefined -> 0;
+        Size -> max(0, Size - 2)
     end.
 
 %%%===================================================================
@@ -217,13 +237,16 @@ handle_info({Port, {data, Frame}}, #state{port = Port} = State) ->
             end;
         Term -> handle_frame(Term, State)
     catch error:badarg ->
+            mod_rest_metrics:worker_event(garbled),
             ?ERROR_MSG("mod_rest: the worker sent an unreadable frame; restarting it", []),
             {noreply, restart_later(close(State, garbled))}
     end;
 handle_info({Port, {exit_status, Status}}, #state{port = Port} = State) ->
+    mod_rest_metrics:worker_event(died),
     ?ERROR_MSG("mod_rest: the worker exited with status ~B; restarting it", [Status]),
     {noreply, restart_later(close(State, worker_died))};
 handle_info({'EXIT', Port, Reason}, #state{port = Port} = State) ->
+    mod_rest_metrics:worker_event(died),
     ?ERROR_MSG("mod_rest: the worker's port closed (~p); restarting it", [Reason]),
     {noreply, restart_later(close(State, worker_died))};
 handle_info({'EXIT', Writer, Reason}, #state{writer = Writer} = State) ->
@@ -234,6 +257,7 @@ handle_info({'EXIT', Writer, Reason}, #state{writer = Writer} = State) ->
     ets:update_element(?TABLE, port, {3, NewWriter}),
     {noreply, State#state{writer = NewWriter}};
 handle_info({probe_expired, N}, #state{probe = {N, _}} = State) ->
+    mod_rest_metrics:worker_event(frozen),
     ?ERROR_MSG("mod_rest: the worker stopped answering (no pong in ~B ms); replacing it",
                [?PROBE_TIMEOUT]),
     {noreply, restart_later(close(State, worker_died))};
@@ -241,6 +265,7 @@ handle_info({hello_timeout, Port}, #state{port = Port} = State) ->
     case is_ready(Port) of
         true -> {noreply, State};
         false ->
+            mod_rest_metrics:worker_event(hello_timeout),
             ?ERROR_MSG("mod_rest: the worker did not say hello within ~B ms; replacing it",
                        [?HELLO_TIMEOUT]),
             {noreply, restart_later(close(State, garbled))}
@@ -266,7 +291,11 @@ send_and_wait(Port, Writer, Tag, Request, Timeout) ->
     Id = ets:update_counter(?TABLE, seq, {2, 1, ?MAX_ID, 1}),
     Alias = alias([reply]),
     ets:insert(?TABLE, {Id, Alias}),
-    Writer ! {frame, Port, Id, Alias, term_to_binary({Tag, Id, Request})},
+    Frame = case Tag of
+                ping -> {ping, Id};
+                _ -> {Tag, Id, Request}
+            end,
+    Writer ! {frame, Port, Id, Alias, term_to_binary(Frame)},
     receive {Alias, Reply} -> Reply
     after Timeout ->
             gen_server:cast(?MODULE, {timed_out, Port}),
@@ -348,7 +377,12 @@ handle_frame({reply, Id, Action}, State) when is_integer(Id) ->
 handle_frame({pong, N}, #state{probe = {N, Timer}} = State) ->
     erlang:cancel_timer(Timer),
     {noreply, State#state{probe = undefined}};
-handle_frame({pong, _}, State) ->
+handle_frame({pong, N}, State) when is_integer(N) ->
+    %% A health check's (ping/2): its waiter is a row like a request's.
+    case ets:take(?TABLE, N) of
+        [{N, Alias}] -> Alias ! {Alias, {ok, pong}};
+        [] -> ok
+    end,
     {noreply, State};
 handle_frame({log, Level, Line}, State) when is_binary(Line) ->
     log(Level, Line),
@@ -356,8 +390,10 @@ handle_frame({log, Level, Line}, State) when is_binary(Line) ->
 handle_frame({hello, ?PROTOCOL_VERSION}, #state{port = Port} = State) ->
     ?DEBUG("mod_rest: worker ~p ready", [State#state.os_pid]),
     ets:update_element(?TABLE, port, {2, Port}),
+    mod_rest_metrics:worker_state(ready),
     {noreply, State};
 handle_frame(Other, State) ->
+    mod_rest_metrics:worker_event(garbled),
     ?ERROR_MSG("mod_rest: unexpected frame from the worker: ~P; restarting it", [Other, 10]),
     {noreply, restart_later(close(State, garbled))}.
 
@@ -383,15 +419,19 @@ open(State) ->
                 end,
         State1 = State#state{port = Port, os_pid = OsPid,
                              started_at = erlang:monotonic_time(millisecond)},
+        mod_rest_metrics:worker_event(started),
+        mod_rest_metrics:worker_state(starting),
         erlang:send_after(?HELLO_TIMEOUT, self(), {hello_timeout, Port}),
         send_frame({log_level, log_level(ejabberd_logger:get())}, State1),
         maps:foreach(fun(Host, {Policy, _}) -> send_config(Host, Policy, State1) end,
                      State#state.hosts),
         State1
     catch throw:{cannot_start, Why} ->
+            mod_rest_metrics:worker_event(start_failed),
             ?ERROR_MSG("mod_rest: cannot start the worker: ~ts; retrying", [Why]),
             restart_later(State);
           error:Reason ->
+            mod_rest_metrics:worker_event(start_failed),
             ?ERROR_MSG("mod_rest: cannot start the worker (~p); retrying", [Reason]),
             restart_later(State)
     end.
@@ -423,6 +463,7 @@ close(#state{port = undefined} = State, _Why) ->
 close(#state{port = Port, os_pid = OsPid} = State, Why) ->
     WasReady = is_ready(Port),
     ets:update_element(?TABLE, port, {2, undefined}),
+    mod_rest_metrics:worker_state(down),
     case State#state.probe of
         {_, Timer} -> erlang:cancel_timer(Timer);
         undefined -> ok

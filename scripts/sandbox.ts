@@ -145,19 +145,30 @@ export interface SandboxOptions {
    * module itself, e.g. with module_install. Default true.
    */
   installed?: boolean;
+  /**
+   * A node of a test cluster: Erlang distribution (as `distribution`) on an epmd the caller
+   * started and stops, with this node name and cookie, so that the nodes find each other.
+   */
+  cluster?: { epmdPort: number; nodeName: string; cookie: string };
+  /** More request handlers on the HTTP listener, beside /rest (e.g. '/admin': 'ejabberd_web_admin'). */
+  requestHandlers?: Record<string, string>;
+  /** Start again in `dir` as it is (config, spool, module): a node restarted after a crash. */
+  reuseDir?: boolean;
 }
 
 export class Sandbox {
   private node: ChildProcess | null = null;
   private epmd: ChildProcess | null = null;
   private epmdPort = 0;
-  readonly nodeName = `mod_rest_${process.pid}_${Math.random().toString(36).slice(2, 8)}@localhost`;
-  private readonly cookie = Math.random().toString(36).slice(2);
+  readonly nodeName: string;
+  private readonly cookie: string;
   readonly modulesPath: string;
   readonly logPath: string;
   readonly consolePath: string;
 
   constructor(readonly options: SandboxOptions) {
+    this.nodeName = options.cluster?.nodeName ?? `mod_rest_${process.pid}_${Math.random().toString(36).slice(2, 8)}@localhost`;
+    this.cookie = options.cluster?.cookie ?? Math.random().toString(36).slice(2);
     this.modulesPath = path.join(options.dir, 'modules');
     this.logPath = path.join(options.dir, 'ejabberd.log');
     this.consolePath = path.join(options.dir, 'node.out');
@@ -174,23 +185,29 @@ export class Sandbox {
 
   async start(): Promise<void> {
     const { dir } = this.options;
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
     const installed = this.options.installed ?? true;
-    if (installed) installModule(this.modulesPath, this.options.moduleTree);
-    writeFileSync(path.join(dir, 'ejabberd.yml'), JSON.stringify(this.config(), null, 2));
-    if (installed) this.writeModuleConfig();
-    const users = (this.options.users ?? []).map(([u, p]) => `{<<${erlString(u)}/utf8>>, <<"localhost">>, <<${erlString(p)}/utf8>>}.`);
-    writeFileSync(path.join(dir, 'users.eterm'), users.join('\n') + '\n');
+    if (!this.options.reuseDir) {
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir, { recursive: true });
+      if (installed) installModule(this.modulesPath, this.options.moduleTree);
+      writeFileSync(path.join(dir, 'ejabberd.yml'), JSON.stringify(this.config(), null, 2));
+      if (installed) this.writeModuleConfig();
+      const users = (this.options.users ?? []).map(([u, p]) => `{<<${erlString(u)}/utf8>>, <<"localhost">>, <<${erlString(p)}/utf8>>}.`);
+      writeFileSync(path.join(dir, 'users.eterm'), users.join('\n') + '\n');
+    }
 
     const output = this.options.foreground ? 'inherit' : openSync(this.consolePath, 'a');
     const distribution: string[] = [];
     const distributionEnv: Record<string, string> = {};
-    if (this.options.distribution) {
+    if (this.options.cluster) {
+      this.epmdPort = this.options.cluster.epmdPort;
+    } else if (this.options.distribution) {
       // An epmd of our own on a free loopback port, stopped with the node: nothing left behind.
       this.epmdPort = await freePort();
       this.epmd = target.spawn('epmd', ['-port', String(this.epmdPort), '-address', '127.0.0.1'], { stdio: 'ignore', env: {} });
       await sleep(200);
+    }
+    if (this.epmdPort !== 0) {
       distribution.push('-sname', this.nodeName, '-setcookie', this.cookie, '-kernel', 'inet_dist_use_interface', '{127,0,0,1}');
       Object.assign(distributionEnv, { ERL_EPMD_PORT: String(this.epmdPort), ERL_EPMD_ADDRESS: '127.0.0.1' });
     }
@@ -266,7 +283,7 @@ export class Sandbox {
 
   /** Evaluates Erlang expressions in the node (needs `distribution`); resolves with erl_call's output. */
   async rpc(expressions: string): Promise<string> {
-    if (!this.options.distribution) throw new Error('rpc needs a sandbox started with distribution: true');
+    if (this.epmdPort === 0) throw new Error('rpc needs a sandbox started with distribution: true (or cluster)');
     return new Promise((resolve, reject) => {
       const call = target.spawn(target.erlCall, ['-sname', this.nodeName, '-c', this.cookie, '-e'], {
         stdio: 'pipe',
@@ -295,6 +312,11 @@ export class Sandbox {
     this.node = null;
   }
 
+  /** Whether the node's VM runs (it has not exited, e.g. halted by leave_cluster). */
+  get running(): boolean {
+    return this.node !== null && this.node.exitCode === null && this.node.signalCode === null;
+  }
+
   get pid(): number | undefined {
     return this.node?.pid;
   }
@@ -309,10 +331,10 @@ export class Sandbox {
   }
 
   private moduleConfig(): Record<string, unknown> {
-    const { httpPort, modRest = {}, httpIp = '127.0.0.1' } = this.options;
+    const { httpPort, modRest = {}, httpIp = '127.0.0.1', requestHandlers = {} } = this.options;
     return {
       // As conf/mod_rest.yml: ejabberd's default backlog of 5 stalls bursts of new connections.
-      listen: [{ port: httpPort, ip: httpIp, module: 'ejabberd_http', backlog: 1024, request_handlers: { '/rest': 'mod_rest' } }],
+      listen: [{ port: httpPort, ip: httpIp, module: 'ejabberd_http', backlog: 1024, request_handlers: { '/rest': 'mod_rest', ...requestHandlers } }],
       modules: { mod_rest: modRest },
     };
   }

@@ -90,9 +90,9 @@ const COMMAND_ANSWERS: readonly Answer[] = [
 ];
 
 // --- answers: one line each, merged per status into response objects ---
-type Header = 'WWW-Authenticate' | 'Retry-After';
+type Header = 'WWW-Authenticate' | 'Retry-After' | 'Allow';
 /** The body formats an answer may come in. */
-type Body = 'text' | 'error' | 'stanza' | 'sent' | 'openapi' | 'html';
+type Body = 'text' | 'error' | 'stanza' | 'sent' | 'openapi' | 'html' | 'metrics';
 interface Answer {
   status: number;
   body: Body;
@@ -134,6 +134,34 @@ const IQ_REPLIES: readonly Answer[] = [
   { status: 200, body: 'stanza', words: 'The iq result, with the caller\'s own id.' },
   ...IQ_ERROR_STATUSES.map((status): Answer => ({ status, body: 'stanza', words: "The iq error: the status of its condition (RFC 6120 §8.3.3), the error iq as the body." })),
 ];
+
+// --- GET /rest/metrics and /rest/health: answered in the VM (mod_rest_ops.erl), never by the worker ---
+const OPS_OTHER_METHOD = text(405, 'Error: /rest/metrics and /rest/health answer GET and HEAD only.', ['Allow']);
+const METRICS_ANSWERS: readonly Answer[] = [
+  { status: 200, body: 'metrics', words: "This node's figures (mod_rest_metrics): requests by route and status class, latency histograms, bytes, requests in flight, the worker's state and restarts, refusals, and the figures other modules declare." },
+  text(403, 'Error: this address may not read /rest/metrics (metrics_allowed_ips).'),
+];
+const HEALTH_ANSWERS: readonly Answer[] = [
+  text(200, 'OK: the REST worker answered in N ms. (a ping through its main loop, within health_timeout)'),
+  text(403, 'Error: this address may not read /rest/health (health_allowed_ips).'),
+  text(
+    503,
+    'Error: unhealthy: the REST worker did not answer the health check in time. / is not running. / stopped during the health check. / failed. / ' +
+      "'s input is full. / Error: unhealthy: too many requests in flight (max_in_flight).",
+  ),
+];
+
+/** One of the module's own paths: GET and HEAD, and every other method answered 405. */
+function opsPath(id: string, summary: string, answers: readonly Answer[]): PathItem {
+  const item: PathItem = {
+    get: operation(id, ['ops'], summary, [], answers),
+    head: operation(`head_${id}`, ['ops'], `${summary} (headers only)`, [], answers),
+  };
+  for (const method of METHODS) {
+    item[method] ??= operation(`${method}_${id}`, ['other'], 'Not an operation: any method but GET and HEAD', OPTIONAL_CREDENTIALS, [OPS_OTHER_METHOD]);
+  }
+  return item;
+}
 
 // --- which catalogue entries each request can meet, by the order of the checks (pipeline.ts) ---
 const LEGACY_POST: readonly RestErrorCode[] = [
@@ -183,6 +211,8 @@ function mediaOf(body: Body): Record<string, Schema | Ref> {
       return { [JSON_TYPE]: { type: 'object', description: 'This document.' } };
     case 'html':
       return { 'text/html': { type: 'string' } };
+    case 'metrics':
+      return { 'text/plain; version=0.0.4': { type: 'string', description: 'The Prometheus text exposition format, version 0.0.4.' } };
   }
 }
 
@@ -331,6 +361,8 @@ function paths(): Record<string, PathItem> {
       { get: operation('openapi', ['meta'], 'This description of the API; public', [], [{ status: 200, body: 'openapi', words: 'This document.' }, ...legacy(['NOT_CONFIGURED'])]) },
       'openapi',
     ),
+    '/metrics': opsPath('metrics', "This node's figures in Prometheus text; no credentials, open to metrics_allowed_ips (loopback by default)", METRICS_ANSWERS),
+    '/health': opsPath('health', 'Whether the worker answers now; no credentials, open to health_allowed_ips (loopback by default)', HEALTH_ANSWERS),
     // Any other path of one segment (the original's answer to anything but POST /rest).
     '/{path}': otherMethods({ parameters: [pathParameter('path', 'Any other path.')] }, 'path'),
     '/{payload}/{to}': otherMethods(
@@ -565,6 +597,7 @@ export function describeApi(): OpenApiDocument {
       { name: 'original', description: 'The original protocol: no credentials, plain-text answers.' },
       { name: 'api', description: "The authenticated API (Prosody's mod_rest)." },
       { name: 'meta', description: 'This description.' },
+      { name: 'ops', description: 'For operators: metrics and a health check, answered by ejabberd itself.' },
       { name: 'other', description: 'Any other method or path: not an operation, but answered all the same.' },
     ],
     paths: paths(),
@@ -582,6 +615,7 @@ export function describeApi(): OpenApiDocument {
       headers: {
         'WWW-Authenticate': { description: 'The schemes accepted: Basic and Bearer, the realm the vhost (RFC 9110 §11.6.1).', schema: { type: 'string' } },
         'Retry-After': { description: 'Seconds to wait before trying again (RFC 9110 §10.2.3).', schema: { type: 'integer' } },
+        Allow: { description: 'The methods the path answers (RFC 9110 §10.2.1).', schema: { type: 'string' } },
       },
       securitySchemes: {
         basic: { type: 'http', scheme: 'basic', description: 'A local account, `user` (of the vhost) or `user@vhost`, and its password.' },

@@ -149,6 +149,22 @@ describe('the OpenAPI document (GET /rest/openapi.json)', () => {
   });
 });
 
+describe('the paths the VM answers itself (mod_rest_ops.erl)', () => {
+  it('are /metrics and /health, each with every status mod_rest_ops.erl answers, and 405 for any other method', () => {
+    const ops = erl('mod_rest_ops.erl');
+    const statuses = statusesIn(ops, /(?:text\(|\{)(\d{3}),/g);
+    expect(statuses).to.deep.equal([200, 403, 405, 503]);
+    for (const p of ['/metrics', '/health']) {
+      const item = doc.paths[p]!;
+      expect(Object.keys(item.get!.responses).map(Number)).to.include.members([200, 403, 503]);
+      expect(ops, `mod_rest_ops:is_ops_path/1 knows ${p}`).to.include(`is_ops_path([<<"${p.slice(1)}">>]) -> true;`);
+      for (const m of METHODS.filter((x) => x !== 'get' && x !== 'head')) {
+        expect(resolve(item[m]!.responses['405']).headers, `${m} ${p}`).to.have.property('Allow');
+      }
+    }
+  });
+});
+
 describe('the conformance check of the integration suite (openapi-conformance.ts)', () => {
   const answer = (method: string, p: string, status: number, contentType?: string): RecordedAnswer => ({ method, path: p, status, contentType, via: 'post' });
 
@@ -164,6 +180,10 @@ describe('the conformance check of the integration suite (openapi-conformance.ts
       answer('GET', '/rest/qwerty', 200, 'text/plain; charset=utf-8'),
       answer('DELETE', '/rest', 200, 'text/plain; charset=utf-8'),
       answer('BREW', '/rest', 400, 'text/html; charset=utf-8'),
+      answer('GET', '/rest/metrics', 200, 'text/plain; version=0.0.4; charset=utf-8'),
+      answer('GET', '/rest/health', 503, 'text/plain; charset=utf-8'),
+      answer('HEAD', '/rest/health', 200, 'text/plain; charset=utf-8'),
+      answer('POST', '/rest/metrics', 405, 'text/plain; charset=utf-8'),
     ];
     expect(ok.map((a) => mismatch(doc, a))).to.deep.equal(ok.map(() => undefined));
   });
