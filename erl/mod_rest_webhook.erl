@@ -23,6 +23,7 @@
 -behaviour(gen_server).
 
 -export([start/2, stop/1, counters/1, validate_url/1, webhook_opt_type/0]).
+-define(EVENTS_METRIC, mod_rest_webhook_events_total).
 -export([start_link/2, init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2,
          format_status/1]).
 -export([filter_packet/1, offline_message/1]).
@@ -65,6 +66,10 @@
 %% Starts one process per webhook of this vhost (under ejabberd's gen_mod supervisor).
 -spec start(binary(), [webhook()]) -> ok.
 start(Host, Webhooks) ->
+    %% Node-wide totals for /rest/metrics and mod_rest_stats; counters/1 has them per webhook.
+    mod_rest_metrics:declare(?EVENTS_METRIC, counter,
+                             <<"Webhook outcomes on this node: sent (2xx), failed (an error sent back), "
+                               "retried, dropped (queue full).">>, event, [sent, failed, retried, dropped]),
     add_hooks(Host, Webhooks),
     lists:foreach(
       fun({N, Hook}) ->
@@ -457,6 +462,7 @@ reply_stanza(_Orig, _) ->
 %%% Internals
 %%%===================================================================
 count(Name, #state{counters = C} = State) ->
+    mod_rest_metrics:inc(?EVENTS_METRIC, Name),
     State#state{counters = maps:update_with(Name, fun(N) -> N + 1 end, C)}.
 
 %% The accounts webhooks take, read by hooks on every packet: a persistent term (free to read,

@@ -12,7 +12,7 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort, type Sandbox } from '../../scripts/sandbox.js';
-import { bodyOf, sleep, startSandbox, stopSandbox, suiteFailed, unique, XmppUser, type Element } from './support.js';
+import { bodyOf, post, sleep, startSandbox, stopSandbox, suiteFailed, unique, XmppUser, type Element } from './support.js';
 
 const SECRET = 'webhook-test-secret';
 const SIGNATURE = 'x-mod-rest-signature';
@@ -333,6 +333,14 @@ describe('webhooks: stanzas to a subdomain or an account are POSTed to an HTTP s
     expect(entry('flaky.localhost')).to.match(/retried => 2/).and.match(/sent => 1/);
     expect(entry('fail.localhost')).to.match(/failed => 2/);
     expect(text).to.not.include(SECRET);
+    // The node-wide totals of every webhook, in /rest/metrics (loopback may read it by default).
+    const metrics = await post(sb!, null, { method: 'GET', path: '/rest/metrics' });
+    expect(metrics.status).to.equal(200);
+    const total = (event: string): number => Number(metrics.body.match(new RegExp(`^mod_rest_webhook_events_total\\{event="${event}"\\} (\\d+)$`, 'm'))?.[1] ?? NaN);
+    expect(total('dropped')).to.be.at.least(2);
+    expect(total('retried')).to.be.at.least(2);
+    expect(total('failed')).to.be.at.least(2);
+    expect(total('sent')).to.be.at.least(1);
   });
 
   it('retries a message whose call was in flight when the worker died, once a new worker runs', async function () {
