@@ -5,35 +5,15 @@
 // It runs the same pure pipeline and writes its replies to the port itself, under the shared
 // write lock; replies are matched by id in ejabberd, so their order does not matter.
 import { parentPort, workerData } from 'node:worker_threads';
-import { encodeFrame } from './port/etf-writer.js';
-import { LockedWriter } from './port/locked-writer.js';
-import { logFrame, replyFrame } from './port/protocol.js';
+import { startLaneThread } from './port/lane-thread.js';
+import { replyFrame } from './port/protocol.js';
 import { compilePolicy, handleRequestFor, type CompiledPolicy } from './rest/pipeline.js';
-import { log, logRefusal, setLogLevel, setLogSink } from './log.js';
+import { logRefusal, setLogLevel } from './log.js';
 import { LANE_BUSY_SINCE, LANE_CRASHED, type LaneData, type LaneMessage } from './port/lane-protocol.js';
 
-// A thread's console goes to the process's stdout, which carries frames only (platform-notes,
-// pitfall 1); the lane never prints, but a library might.
-console.log = console.info = console.debug = console.warn = console.error;
-
 const { lock, state } = workerData as LaneData;
-const writer = new LockedWriter(lock);
+const lane = startLaneThread('large-body lane', lock, state, LANE_CRASHED);
 const policies = new Map<string, CompiledPolicy>();
-let portOpen = true;
-
-function send(bytes: Buffer): void {
-  if (portOpen && !writer.write(bytes)) portOpen = false;
-}
-
-setLogSink((level, line) => send(encodeFrame(logFrame(level, line))));
-
-// A defect here must not leave large requests unanswered forever: the main loop sees the flag
-// and ends the worker, so that ejabberd answers what was pending and starts a new one.
-process.on('uncaughtException', (err) => {
-  Atomics.store(state, LANE_CRASHED, 1);
-  log.error({ err: err.stack ?? String(err) }, 'the large-body lane failed');
-  process.exit(1);
-});
 
 parentPort!.on('message', (message: LaneMessage) => {
   switch (message.type) {
@@ -44,7 +24,7 @@ parentPort!.on('message', (message: LaneMessage) => {
       Atomics.store(state, LANE_BUSY_SINCE, Math.floor(Date.now() / 1000));
       const action = handleRequestFor({ ...request, body }, policies.get(request.host), logRefusal);
       Atomics.store(state, LANE_BUSY_SINCE, 0);
-      send(encodeFrame(replyFrame(id, action)));
+      lane.send(replyFrame(id, action));
       return;
     }
     case 'config':

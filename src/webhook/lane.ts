@@ -5,33 +5,14 @@
 // lock; they are matched by id in ejabberd. How many calls run at once is the VM's business
 // (mod_rest_webhook: `concurrency`), and so are retries.
 import { parentPort, workerData } from 'node:worker_threads';
-import { encodeFrame } from '../port/etf-writer.js';
-import { LockedWriter } from '../port/locked-writer.js';
-import { logFrame, webhookReplyFrame } from '../port/protocol.js';
-import { log, setLogLevel, setLogSink } from '../log.js';
+import { startLaneThread } from '../port/lane-thread.js';
+import { webhookReplyFrame } from '../port/protocol.js';
+import { log, setLogLevel } from '../log.js';
 import { callWebhook } from './call.js';
 import { WEBHOOK_CRASHED, type WebhookLaneData, type WebhookLaneMessage } from './lane-protocol.js';
 
-// A thread's console goes to the process's stdout, which carries frames only (platform-notes, pitfall 1).
-console.log = console.info = console.debug = console.warn = console.error;
-
 const { lock, state } = workerData as WebhookLaneData;
-const writer = new LockedWriter(lock);
-let portOpen = true;
-
-function send(bytes: Buffer): void {
-  if (portOpen && !writer.write(bytes)) portOpen = false;
-}
-
-setLogSink((level, line) => send(encodeFrame(logFrame(level, line))));
-
-// A defect here would leave calls unanswered until their VM deadline: flag it, so that the main
-// loop withholds its pong and ejabberd replaces the worker.
-process.on('uncaughtException', (err) => {
-  Atomics.store(state, WEBHOOK_CRASHED, 1);
-  log.error({ err: err.stack ?? String(err) }, 'the webhook lane failed');
-  process.exit(1);
-});
+const lane = startLaneThread('webhook lane', lock, state, WEBHOOK_CRASHED);
 
 parentPort!.on('message', (message: WebhookLaneMessage) => {
   switch (message.type) {
@@ -39,7 +20,7 @@ parentPort!.on('message', (message: WebhookLaneMessage) => {
       const { id, job } = message;
       void callWebhook(job).then((action) => {
         if (action.kind === 'webhook_failed') log.debug({ id, reason: action.reason, detail: action.detail }, 'webhook call failed');
-        send(encodeFrame(webhookReplyFrame(id, action)));
+        lane.send(webhookReplyFrame(id, action));
       });
       return;
     }
