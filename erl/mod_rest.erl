@@ -144,8 +144,13 @@ handle(LocalPath, #request{method = Method, data = Data, ip = {IP, _}} = Request
             Context = #{host => Host, ip => IP, opts => Opts,
                         credentials => mod_rest_api:credentials(Request#request.auth, Request#request.headers),
                         headers => Request#request.headers,
-                        %% ejabberd_http's decoded query string (a key without a value is nokey).
-                        query => [{K, V} || {K, V} <- Request#request.q, is_binary(K), is_binary(V)]},
+                        %% ejabberd_http's decoded query string (a key without a value is
+                        %% nokey), a GET's only: for a POST it also holds the url-decoded
+                        %% body, up to max_body_size, which nothing here needs.
+                        query => case Method of
+                                     'GET' -> [{K, V} || {K, V} <- Request#request.q, is_binary(K), is_binary(V)];
+                                     _ -> []
+                                 end},
             forward(LocalPath, Method, Data, Context);
         {ok, false} ->
             %% Refused here, before it is copied into a frame.
@@ -218,9 +223,9 @@ forward(LocalPath, Method, Data, #{host := Host, ip := IP, opts := Opts, credent
                    none -> Request1;
                    _ -> Request1#{api => true}
                end,
-    Request = case Method == 'GET' andalso query_fields(Context) of
-                  Query when is_list(Query), Query /= [] -> Request2#{query => Query};
-                  _ -> Request2
+    Request = case maps:get(query, Context, []) of
+                  [] -> Request2;
+                  Query -> Request2#{query => Query}
               end,
     case mod_rest_port:call(Request, mod_rest_opt:request_timeout(Opts),
                             mod_rest_opt:max_in_flight(Opts)) of
@@ -235,14 +240,6 @@ forward(LocalPath, Method, Data, #{host := Host, ip := IP, opts := Opts, credent
 action_kind(Action) when is_tuple(Action), tuple_size(Action) > 0, is_atom(element(1, Action)) ->
     element(1, Action);
 action_kind(_) -> other.
-
-%% The query string's fields (GET /rest/archive/JID?max=10), as ejabberd_http decoded them.
-%% Only a GET's: for a POST ejabberd_http puts the url-decoded body there too, a second copy
-%% of what can be a 20 MiB body.
-query_fields(#{query := Q}) ->
-    [{K, V} || {K, V} <- Q, is_binary(K), is_binary(V)];
-query_fields(_) ->
-    [].
 
 method_name(Method) when is_atom(Method) -> atom_to_binary(Method, utf8);
 method_name(Method) when is_binary(Method) -> Method.
