@@ -18,7 +18,8 @@
 %%% and the caller's mailbox flushed; a result that arrives later still (a slow remote
 %%% archive) is dropped by the hook rather than delivered to the account's other resources.
 %%%
-%%% The hook's cost on every other routed packet: one element/1 and a binary prefix match.
+%%% The hook is added by the node's first archive query, not at start: a node that serves
+%%% none pays nothing on its routed packets; afterwards, one element/1 and a prefix match.
 %%%----------------------------------------------------------------------
 -module(mod_rest_mam).
 
@@ -30,6 +31,7 @@
 -define(NS_MAM, <<"urn:xmpp:mam:2">>).
 %% After mod_mam's filter_packet users (none) and before anything that rewrites.
 -define(HOOK_SEQ, 50).
+-define(HOOKED, {?MODULE, hooked}).
 
 %% The pending queries: {LUser, LServer, LResource} of the query's sender -> the waiting
 %% process and its reference. Owned by mod_rest_port, which lives as long as the module.
@@ -39,14 +41,25 @@ new_table() ->
                               {write_concurrency, true}]),
     ok.
 
-%% Once per node (ejabberd_hooks ignores a second identical add).
+%% Nothing until the first query (ensure_hook/0).
 -spec start() -> ok.
 start() ->
-    ejabberd_hooks:add(filter_packet, ?MODULE, filter, ?HOOK_SEQ).
+    ok.
 
 -spec stop() -> ok.
 stop() ->
+    persistent_term:erase(?HOOKED),
     ejabberd_hooks:delete(filter_packet, ?MODULE, filter, ?HOOK_SEQ).
+
+%% The hook, once per node (ejabberd_hooks ignores a second identical add, so two first
+%% queries at once are harmless); a persistent term says it is there, read for free.
+ensure_hook() ->
+    case persistent_term:get(?HOOKED, false) of
+        true -> ok;
+        false ->
+            ejabberd_hooks:add(filter_packet, ?MODULE, filter, ?HOOK_SEQ),
+            persistent_term:put(?HOOKED, true)
+    end.
 
 %% filter_packet: a message to one of our resources goes to its waiting process, never on.
 -spec filter(xmpp:stanza() | drop) -> xmpp:stanza() | drop.
@@ -90,6 +103,7 @@ query(IQ, Hook, Timeout) ->
     Ref = make_ref(),
     Deadline = erlang:monotonic_time(millisecond) + Timeout + 1000,
     true = ets:insert_new(?TABLE, {Key, self(), Ref}),
+    ensure_hook(),
     try
         IQ1 = Hook(xmpp:set_from(IQ, Sender)),
         ejabberd_router:route_iq(IQ1, Ref, self(), Timeout),
