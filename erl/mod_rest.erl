@@ -206,7 +206,7 @@ xff_trusted(Chain, Peer, Trusted) ->
 trusted_proxy(_Address, all) -> true;
 trusted_proxy(Address, Masks) ->
     case inet:parse_address(binary_to_list(Address)) of
-        {ok, IP} -> lists:any(fun({Mask, Len}) -> misc:match_ip_mask(IP, Mask, Len) end, Masks);
+        {ok, IP} -> mod_rest_ops:ip_allowed(IP, Masks);
         {error, _} -> false
     end.
 

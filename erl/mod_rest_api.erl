@@ -32,7 +32,6 @@
 -type outcome() :: {pos_integer(), [{binary(), binary()}], binary(), binary()}.
 -export_type([credentials/0, context/0, outcome/0]).
 
-%% The credentials ejabberd_http parsed from the Authorization header.
 %% The credentials ejabberd_http parsed from the Authorization header; when it read none, the
 %% header as sent: ejabberd_http knows the schemes only as `Basic` and `Bearer`, and a scheme's
 %% case does not matter (RFC 9110 §11.1): Prosody's clients may send `basic`.
@@ -133,10 +132,7 @@ render_refusal(Status, Code, Detail, Context) ->
               undefined -> #{error => Code};
               _ -> #{error => Code, detail => Detail}
           end,
-    case render(Job#{status => Status}, Context) of
-        {error, _} -> refused(Status, <<"Error: ", Code/binary>>, Context);
-        Outcome -> Outcome
-    end.
+    render(Job#{status => Status}, Context).
 
 %% The Accept and Content-Type headers the worker negotiates the answer's format from.
 -spec negotiation([{atom() | binary(), binary()}]) -> map().
@@ -149,14 +145,14 @@ render(Job, #{host := Host, headers := Headers, opts := Opts} = Context) ->
     case mod_rest_port:call(render, Frame, mod_rest_opt:request_timeout(Opts), mod_rest_opt:max_in_flight(Opts)) of
         {ok, {document, Status, DocHeaders, ContentType, Body}} when is_integer(Status) ->
             {Status, DocHeaders, ContentType, Body};
-        _ ->
-            %% The worker is gone or slow; what was done stays done, in XML or in words.
-            case Job of
-                #{stanza := El, status := Status} -> {Status, [], ?XML, fxml:element_to_binary(El)};
-                #{error := _} -> {error, unrendered};
-                _ -> refused(500, <<"Error: the REST worker could not write the answer.">>, Context)
-            end
+        _ -> unrendered(Job, Context)
     end.
+
+%% The worker is gone or slow: what was done stays done, its answer in XML or in words.
+unrendered(#{stanza := El, status := Status}, _Context) ->
+    {Status, [], ?XML, fxml:element_to_binary(El)};
+unrendered(#{error := Code, status := Status}, Context) ->
+    refused(Status, <<"Error: ", Code/binary>>, Context).
 
 %% El decoded, its sender bound to the authenticated account.
 bound(El, Context) ->

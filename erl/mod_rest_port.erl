@@ -158,7 +158,7 @@ call(Request, Timeout, MaxInFlight) ->
 %% (GET /rest/health): each is answered by one {reply, Id, Action} (a ping by its pong).
 -spec call(request | render | webhook | ping, map(), pos_integer(), pos_integer()) -> {ok, term()} | {error, call_error()}.
 call(Tag, Request, Timeout, MaxInFlight) ->
-    try {ets:lookup(?TABLE, port), pending_count()} of
+    try {ets:lookup(?TABLE, port), pending()} of
         {[{port, undefined, _}], _} -> {error, unavailable};
         {_, Pending} when Pending >= MaxInFlight -> {error, overloaded};
         {[{port, Port, Writer}], _} -> send_and_wait(Port, Writer, Tag, Request, Timeout)
@@ -176,7 +176,9 @@ ping(Timeout, MaxInFlight) ->
         {error, _} = Err -> Err
     end.
 
-%% How many requests wait for the worker now (0 when the owner is not running).
+%% How many requests wait for the worker now (0 when the owner is not running): every row but
+%% `port` and `seq` is a waiting request; O(1), unlike a select. Rows of waiters that died are
+%% removed when their reply comes, so the count heals itself.
 -spec pending() -> non_neg_integer().
 pending() ->
     case ets:info(?TABLE, size) of
@@ -497,11 +499,6 @@ answer_pending(Reply) ->
 %% A port is published for HTTP processes once its worker has said hello.
 is_ready(Port) ->
     ets:lookup_element(?TABLE, port, 2) == Port.
-
-%% Every row but `port` and `seq` is a waiting request; O(1), unlike a select. Rows of
-%% waiters that died are removed when their reply comes, so the count heals itself.
-pending_count() ->
-    ets:info(?TABLE, size) - 2.
 
 
 restart_later(#state{timer = undefined, delay = Delay} = State) ->
