@@ -43,6 +43,7 @@
 import { atom, Atom, Term, TermMap, Tuple, type OutTerm } from './etf.js';
 import type { Action, HostPolicy, RestRequest, XmlElement, XmlNode } from '../rest/types.js';
 import { VM_CODES, type RestErrorCode } from '../rest/errors.js';
+import { mediaType } from '../rest/negotiate.js';
 import type { Negotiation } from '../rest/render.js';
 import type { WebhookAction, WebhookJob } from '../webhook/call.js';
 
@@ -181,10 +182,6 @@ function pair(t: Term): [string, string] {
   throw new ProtocolError('expected a pair of binaries');
 }
 
-/** "Application/JSON; charset=utf-8" -> "application/json". */
-function mediaType(header: string): string {
-  return header.split(';')[0]!.trim().toLowerCase();
-}
 
 function isTrue(t: Term | undefined): boolean {
   return t instanceof Atom && t.name === 'true';

@@ -10,14 +10,13 @@
 //                                     (a set), ...; the query string is the payload's fields
 // The stanza then goes through the same checks as a posted one.
 import { badJsonStanza, badPathBody, noSuchPath, unsupportedMediaType } from './errors.js';
-import { FIELDS } from './jsonmap-fields.js';
+import { FIELDS, isObject, STANZA_KINDS } from './jsonmap-fields.js';
 import { parseFormBody, parseJsonBody, stanzaFromJson, type Json, type JsonObject } from './jsonmap.js';
 import { bodyKind, type BodyKind } from './negotiate.js';
 import { parseStanza } from './stanza.js';
 import type { RestRequest, XmlElement } from './types.js';
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
-const KINDS: ReadonlySet<string> = new Set(['message', 'presence', 'iq']);
 const LT = 0x3c; // '<'
 
 export type ApiBody = { kind: 'stanza'; stanza: XmlElement } | { kind: 'command' };
@@ -44,7 +43,7 @@ export function isApiPath(method: string, path: readonly string[]): boolean {
   const [first, , third] = path;
   if (path.length === 1) return first === 'echo' || first === 'openapi.json';
   if (method === 'GET' && path.length >= 2) return first !== undefined && first in FIELDS.iq;
-  return method === 'POST' && path.length === 3 && third !== undefined && first !== undefined && KINDS.has(first);
+  return method === 'POST' && path.length === 3 && third !== undefined && first !== undefined && STANZA_KINDS.has(first);
 }
 
 const EQUALS = 0x3d;
@@ -100,13 +99,13 @@ export function stanzaForPath(req: RestRequest): XmlElement {
     const to = req.path.slice(1).join('/');
     return stanzaFromJson({ kind: 'iq', to, [first]: first === 'ping' ? true : fields });
   }
-  if (req.method === 'POST' && first !== undefined && KINDS.has(first) && second !== undefined && third !== undefined && rest.length === 0) {
+  if (req.method === 'POST' && first !== undefined && STANZA_KINDS.has(first) && second !== undefined && third !== undefined && rest.length === 0) {
     const value = pathBody(req, first);
     if (first === 'iq' && second !== 'get' && second !== 'set') {
       if (!(second in FIELDS.iq)) throw noSuchPath();
       return stanzaFromJson({ kind: 'iq', to: third, [second]: second === 'ping' ? true : value ?? {} });
     }
-    const data: JsonObject = value !== undefined && typeof value === 'object' && value !== null && !Array.isArray(value) ? { ...value } : {};
+    const data: JsonObject = isObject(value) ? { ...value } : {};
     if (typeof value === 'string') {
       if (first === 'message') data.body = value;
       else if (first === 'presence') data.show = value;

@@ -23,7 +23,10 @@ export interface Field {
 
 const CLIENT = 'jabber:client';
 
-const isObject = (v: Json | undefined): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** The stanza kinds of the mapping (and of the API): message, presence, iq. */
+export const STANZA_KINDS: ReadonlySet<string> = new Set(['message', 'presence', 'iq']);
+
+export const isObject = (v: Json | undefined): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: Json | undefined): string | undefined =>
   typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined;
 const int = (v: string | undefined): number | undefined => {

@@ -6,7 +6,7 @@
 // way and unknown elements the other, as Prosody does.
 import { randomUUID } from 'node:crypto';
 import { badJson, badJsonStanza } from './errors.js';
-import { FIELDS, fieldOf, type Json, type JsonObject } from './jsonmap-fields.js';
+import { FIELDS, fieldOf, isObject, STANZA_KINDS, type Json, type JsonObject } from './jsonmap-fields.js';
 import { attr, child, childElements, el, textOf } from './xml-writer.js';
 import type { XmlElement, XmlNode } from './types.js';
 
@@ -16,7 +16,6 @@ export type { Json, JsonObject } from './jsonmap-fields.js';
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 type StanzaKind = 'message' | 'presence' | 'iq';
-const KINDS: ReadonlySet<string> = new Set(['message', 'presence', 'iq']);
 const STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
 
 /** The kind a type implies (Prosody's kind_by_type). */
@@ -36,7 +35,6 @@ const KIND_BY_KEY: Readonly<Record<string, StanzaKind>> = {
 const SET_KEYS: ReadonlySet<string> = new Set(['command', 'archive', 'block', 'unblock', 'register']);
 const ATTRIBUTE_KEYS = ['type', 'to', 'from', 'id'] as const;
 
-const isObject = (v: Json | undefined): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function text(value: Json | undefined, key: string): string | undefined {
   if (value === undefined || value === null) return undefined;
@@ -48,7 +46,7 @@ function text(value: Json | undefined, key: string): string | undefined {
 function kindOf(value: JsonObject, type: string | undefined): StanzaKind {
   const kind = text(value.kind, 'kind');
   if (kind !== undefined) {
-    if (!KINDS.has(kind)) throw badJsonStanza(`unknown kind '${kind}'`);
+    if (!STANZA_KINDS.has(kind)) throw badJsonStanza(`unknown kind '${kind}'`);
     return kind as StanzaKind;
   }
   if (type !== undefined && KIND_BY_TYPE[type]) return KIND_BY_TYPE[type]!;
@@ -98,7 +96,7 @@ export function stanzaFromJson(value: Json): XmlElement {
 /** The JSON of a stanza, Prosody's shape; an `<xmpp>` wrapper of several stanzas is {xmpp: [...]}. */
 export function jsonFromStanza(s: XmlElement): JsonObject | undefined {
   if (s.name === 'xmpp') return { xmpp: childElements(s).flatMap((c) => jsonFromStanza(c) ?? []) };
-  if (!KINDS.has(s.name)) return undefined;
+  if (!STANZA_KINDS.has(s.name)) return undefined;
   const kind = s.name as StanzaKind;
   const out: JsonObject = { kind };
   for (const key of ATTRIBUTE_KEYS) {

@@ -29,6 +29,11 @@ const BODY_TYPES: Readonly<Record<string, BodyKind>> = {
   [TEXT]: 'text',
 };
 
+/** "Application/JSON; charset=utf-8" -> "application/json". */
+export function mediaType(header: string): string {
+  return header.split(';')[0]!.trim().toLowerCase();
+}
+
 /** What an API request's Content-Type says the body is; null for a media type the API does not read. */
 export function bodyKind(contentType: string | undefined): BodyKind | null | undefined {
   if (contentType === undefined || contentType === '') return undefined;

@@ -11,6 +11,8 @@
 
 import { randomUUID } from 'node:crypto';
 import { compileIpPolicy, type IpMatcher } from './access.js';
+import { STANZA_KINDS } from './jsonmap-fields.js';
+import { attr, child, childElements } from './xml-writer.js';
 import { bodyAtRoot, isApiPath, looksLikeXml, stanzaForPath } from './api-paths.js';
 import { parseCommand } from './command-line.js';
 import { apiError, badNamespace, iqPayloads, noCredentials, notAStanza, noFrom, notConfigured, notPost, rejected, senderNotAllowed, toAnswer } from './errors.js';
@@ -63,7 +65,6 @@ export function compilePolicy(p: HostPolicy): CompiledPolicy {
   };
 }
 
-const STANZA_NAMES: ReadonlySet<string> = new Set(['message', 'presence', 'iq']);
 /** Media types no client of the original sends: such a request is the API's, credentials or not. */
 const API_MEDIA_TYPES: ReadonlySet<string> = new Set([XMPP_XML, JSON_TYPE]);
 
@@ -117,11 +118,11 @@ function handleLegacyRequest(req: RestRequest, policy: CompiledPolicy): Action {
   if (!policy.ipAllowed(req.ip)) throw rejected('ip not allowed');
   if (!looksLikeXml(req.body)) return parseCommand(req.body, policy.maxCommandArgs);
   const stanza = parseStanza(req.body, policy.maxXmlDepth, policy.maxXmlElements);
-  const { from } = addresses(stanza);
+  const from = attr(stanza, 'from');
   checkType(stanza, policy);
   // Only real stanzas need a sender: other elements go on to ejabberd's XMPP codec, which
   // refuses them as the original did (500 "Error: xmpp_codec").
-  if (STANZA_NAMES.has(stanza.name)) {
+  if (STANZA_KINDS.has(stanza.name)) {
     if (from === undefined || from === '') throw noFrom();
     if (policy.senderAllowed !== null && !policy.senderAllowed(from)) throw senderNotAllowed();
   }
@@ -156,39 +157,29 @@ function handleApiRequest(req: RestRequest, policy: CompiledPolicy): Action {
   return isArchiveQuery(stanza) ? { kind: 'archive', stanza } : { kind: 'send', stanza };
 }
 
-function addresses(stanza: XmlElement): { from?: string; to?: string } {
-  let from: string | undefined;
-  let to: string | undefined;
-  for (const [name, value] of stanza.attrs) {
-    if (name === 'from') from = value;
-    else if (name === 'to') to = value;
-  }
-  return { from, to };
-}
-
 /**
  * A stanza of the API, as Prosody takes it: message, presence or iq, in jabber:client (the
  * stream's namespace, RFC 6120 §4.8.3; jabber:server is a server's), with an id: one is made up
  * when absent, so that replies and echoes can name it.
  */
 function apiStanza(stanza: XmlElement): XmlElement {
-  if (!STANZA_NAMES.has(stanza.name)) throw notAStanza();
-  const xmlns = stanza.attrs.find(([k]) => k === 'xmlns')?.[1];
+  if (!STANZA_KINDS.has(stanza.name)) throw notAStanza();
+  const xmlns = attr(stanza, 'xmlns');
   if (xmlns !== undefined && xmlns !== 'jabber:client') throw badNamespace();
-  if (stanza.attrs.some(([k]) => k === 'id')) return stanza;
+  if (attr(stanza, 'id') !== undefined) return stanza;
   return { ...stanza, attrs: [...stanza.attrs, ['id', randomUUID()]] };
 }
 
 /** RFC 6120 §8.2.3: an iq get or set carries exactly one payload (the stub refuses other types). */
 function checkIqPayload(iq: XmlElement): void {
-  const type = iq.attrs.find(([k]) => k === 'type')?.[1];
-  if ((type === 'get' || type === 'set') && iq.children.filter((c) => typeof c !== 'string').length !== 1) throw iqPayloads();
+  const type = attr(iq, 'type');
+  if ((type === 'get' || type === 'set') && childElements(iq).length !== 1) throw iqPayloads();
 }
 
 const MAM = 'urn:xmpp:mam:2';
 /** An XEP-0313 query, however it was asked for: its results come as messages, which the stub collects. */
 function isArchiveQuery(stanza: XmlElement): boolean {
-  return stanza.name === 'iq' && stanza.children.some((c) => typeof c !== 'string' && c.name === 'query' && c.attrs.some(([k, v]) => k === 'xmlns' && v === MAM));
+  return stanza.name === 'iq' && child(stanza, 'query', MAM) !== undefined;
 }
 
 function checkType(stanza: XmlElement, policy: CompiledPolicy): void {
@@ -197,7 +188,7 @@ function checkType(stanza: XmlElement, policy: CompiledPolicy): void {
 
 function checkDestination(stanza: XmlElement, policy: CompiledPolicy): void {
   if (policy.destinationAllowed !== null) {
-    const { to } = addresses(stanza);
+    const to = attr(stanza, 'to');
     if (to === undefined) throw rejected('missing to');
     if (!policy.destinationAllowed(to)) throw rejected('destination not allowed');
   }

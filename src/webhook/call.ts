@@ -10,7 +10,7 @@ import https from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { WEBHOOK_FAILURES, type WebhookFailure } from '../rest/errors.js';
 import { jsonFromStanza, parseJsonBody, stanzaFromJson } from '../rest/jsonmap.js';
-import { JSON_TYPE, XMPP_XML } from '../rest/negotiate.js';
+import { bodyKind, JSON_TYPE, mediaType, XMPP_XML } from '../rest/negotiate.js';
 import { MAX_XML_DEPTH, parseStanza } from '../rest/stanza.js';
 import type { XmlElement } from '../rest/types.js';
 import { attr, writeXml } from '../rest/xml-writer.js';
@@ -37,7 +37,6 @@ export const SIGNATURE_HEADER = 'X-Mod-Rest-Signature';
 /** A reply stanza is small; a bigger answer is a broken or hostile service. */
 export const MAX_ANSWER_BYTES = 1024 * 1024;
 const ACCEPT = `${XMPP_XML}, ${JSON_TYPE}`;
-const XML_TYPES: ReadonlySet<string> = new Set([XMPP_XML, 'application/xml', 'text/xml']);
 
 /** {kind} {type} {to} {from} of the URL filled in from the stanza, each URL-encoded (as Prosody). */
 export function webhookUrl(template: string, stanza: XmlElement): string {
@@ -65,10 +64,11 @@ export function readAnswer(status: number, contentType: string | undefined, body
   if (status < 200 || status > 299 || status === 202 || status === 204 || body.length === 0) {
     return { kind: 'webhook_done', status, reply: null };
   }
-  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  const type = mediaType(contentType ?? '');
+  const kind = bodyKind(type);
   try {
-    if (type === JSON_TYPE) return { kind: 'webhook_done', status, reply: stanzaFromJson(parseJsonBody(body)) };
-    if (XML_TYPES.has(type)) return { kind: 'webhook_done', status, reply: parseStanza(body, MAX_XML_DEPTH) };
+    if (kind === 'json') return { kind: 'webhook_done', status, reply: stanzaFromJson(parseJsonBody(body)) };
+    if (kind === 'xml') return { kind: 'webhook_done', status, reply: parseStanza(body, MAX_XML_DEPTH) };
   } catch (err) {
     return failed('bad_answer', `${type}: ${(err as Error).message.slice(0, 200)}`);
   }
