@@ -430,6 +430,12 @@ export const RUN_ACCOUNTS: ReadonlyArray<[string, string]> = [
 ];
 /** The node name the docs' `ejabberdctl --node mod_rest@localhost ...` lines reach. */
 export const RUN_NODE = 'mod_rest@localhost';
+/**
+ * `make run`'s settings that a test (test/integration/newcomer.test.ts) changes to run it beside
+ * a user's own `make run`: MOD_REST_RUN_HTTP_PORT, MOD_REST_RUN_C2S_PORT, MOD_REST_RUN_DIR,
+ * MOD_REST_RUN_NODE.
+ */
+const runEnv = (name: string): string | undefined => process.env[`MOD_REST_RUN_${name}`];
 /** Where Debian's ejabberdctl (which switches to the user ejabberd) reads its cookie. */
 export const EJABBERDCTL_COOKIE = '/var/lib/ejabberd/.erlang.cookie';
 
@@ -480,8 +486,9 @@ function ejabberdctlCookie(): string | null {
 const EPMD_PORT = 4369;
 
 async function run(): Promise<void> {
-  const httpPort = Number(process.env.MOD_REST_RUN_HTTP_PORT ?? 5285);
-  const c2sPort = Number(process.env.MOD_REST_RUN_C2S_PORT ?? 5222);
+  const httpPort = Number(runEnv('HTTP_PORT') ?? 5285);
+  const c2sPort = Number(runEnv('C2S_PORT') ?? 5222);
+  const nodeName = runEnv('NODE') ?? RUN_NODE;
   const cookie = ejabberdctlCookie();
   // ejabberdctl finds nodes through the standard epmd: ours, unless one already runs there.
   let epmd: ChildProcess | null = null;
@@ -490,11 +497,11 @@ async function run(): Promise<void> {
     await sleep(200);
   }
   const sandbox = new Sandbox({
-    dir: process.env.MOD_REST_RUN_DIR ?? path.join(ROOT, '.run'),
+    dir: runEnv('DIR') ?? path.join(ROOT, '.run'),
     c2sPort,
     httpPort,
     ...runSetup(),
-    ...(cookie !== null ? { cluster: { epmdPort: EPMD_PORT, nodeName: RUN_NODE, cookie } } : {}),
+    ...(cookie !== null ? { cluster: { epmdPort: EPMD_PORT, nodeName, cookie } } : {}),
     foreground: true,
   });
   let stopping = false;
@@ -512,7 +519,7 @@ async function run(): Promise<void> {
   const http = `http://127.0.0.1:${httpPort}`;
   const ctl =
     cookie !== null
-      ? `ejabberdctl --node ${RUN_NODE} registered_users localhost    (as root)`
+      ? `ejabberdctl --node ${nodeName} registered_users localhost    (as root)`
       : `(none: Debian's ejabberdctl needs root and ${EJABBERDCTL_COOKIE}; this node runs without distribution)`;
   console.log(`
 ejabberd is running with mod_rest (vhost localhost; state and logs in ${path.relative(process.cwd(), sandbox.options.dir) || '.'}/).
