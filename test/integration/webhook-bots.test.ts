@@ -22,7 +22,7 @@ describe('the echo bots of docs/webhooks.md, run as webhook services (python3 an
   before(async function () {
     this.timeout(60_000);
     for (const _ of BOTS) ports.push(await freePort());
-    // The README's first entry, once per bot: each on its own subdomain and port.
+    // The first entry of docs/webhooks.md, once per bot: each on its own subdomain and port.
     const webhooks = BOTS.map((bot, i) => ({ url: `http://127.0.0.1:${ports[i]}/`, domain: `${bot.language}.@HOST@`, format: 'json', secret: 'change-me' }));
     expect(README).to.include('domain: "echo.@HOST@"').and.include('format: json').and.include('secret: "change-me"');
     sb = await startSandbox('webhook-bots', { users: [['alice', 'alice-pw']], modRest: { webhooks } });
