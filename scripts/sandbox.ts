@@ -150,7 +150,17 @@ export interface SandboxOptions {
    * A node of a test cluster: Erlang distribution (as `distribution`) on an epmd the caller
    * started and stops, with this node name and cookie, so that the nodes find each other.
    */
-  cluster?: { epmdPort: number; nodeName: string; cookie: string };
+  cluster?: {
+    epmdPort: number;
+    nodeName: string;
+    cookie: string;
+    /**
+     * Give the node its cookie in a file ($HOME/.erlang.cookie, HOME a directory of the
+     * sandbox's) rather than on its command line, where every local user can read it: for a
+     * cookie that is not the test's own (make run uses ejabberdctl's).
+     */
+    cookieInFile?: boolean;
+  };
   /** More request handlers on the HTTP listener, beside /rest (e.g. '/admin': 'ejabberd_web_admin'). */
   requestHandlers?: Record<string, string>;
   /** Start again in `dir` as it is (config, spool, module): a node restarted after a crash. */
@@ -209,7 +219,16 @@ export class Sandbox {
       await sleep(200);
     }
     if (this.epmdPort !== 0) {
-      distribution.push('-sname', this.nodeName, '-setcookie', this.cookie, '-kernel', 'inet_dist_use_interface', '{127,0,0,1}');
+      distribution.push('-sname', this.nodeName, '-kernel', 'inet_dist_use_interface', '{127,0,0,1}');
+      if (this.options.cluster?.cookieInFile) {
+        const home = path.join(this.options.dir, 'home');
+        mkdirSync(home, { recursive: true, mode: 0o700 });
+        rmSync(path.join(home, '.erlang.cookie'), { force: true });
+        writeFileSync(path.join(home, '.erlang.cookie'), this.cookie, { mode: 0o400 });
+        distributionEnv.HOME = home;
+      } else {
+        distribution.push('-setcookie', this.cookie);
+      }
       Object.assign(distributionEnv, { ERL_EPMD_PORT: String(this.epmdPort), ERL_EPMD_ADDRESS: '127.0.0.1' });
     }
     this.node = target.spawn(
@@ -501,7 +520,7 @@ async function run(): Promise<void> {
     c2sPort,
     httpPort,
     ...runSetup(),
-    ...(cookie !== null ? { cluster: { epmdPort: EPMD_PORT, nodeName, cookie } } : {}),
+    ...(cookie !== null ? { cluster: { epmdPort: EPMD_PORT, nodeName, cookie, cookieInFile: true } } : {}),
     foreground: true,
   });
   let stopping = false;
