@@ -128,6 +128,8 @@ export interface SandboxOptions {
   modRest?: Record<string, unknown>;
   /** Accounts on `localhost`, as [user, password]. */
   users?: Array<[string, string]>;
+  /** More options of the c2s listener (e.g. `access: c2s`). */
+  c2s?: Record<string, unknown>;
   /** Extra top-level config (acl, access_rules, ...), merged over the defaults. */
   config?: Record<string, unknown>;
   /** Listen address for HTTP; '::' makes a dual-stack listener. */
@@ -360,7 +362,7 @@ export class Sandbox {
   }
 
   private config(): Record<string, unknown> {
-    const { c2sPort, config = {} } = this.options;
+    const { c2sPort, config = {}, c2s = {} } = this.options;
     return {
       hosts: ['localhost'],
       loglevel: 'info',
@@ -369,7 +371,7 @@ export class Sandbox {
       default_db: 'mnesia',
       acl: { admin: { user: ['admin@localhost'] }, loopback: { ip: ['127.0.0.0/8', '::1/128'] } },
       access_rules: { restaccess: { allow: 'admin' }, local: { allow: 'all' }, configure: { allow: 'admin' } },
-      listen: [{ port: c2sPort, ip: '127.0.0.1', module: 'ejabberd_c2s', starttls_required: false }],
+      listen: [{ port: c2sPort, ip: '127.0.0.1', module: 'ejabberd_c2s', starttls_required: false, ...c2s }],
       // mod_rest itself is configured in modules/conf/mod_rest.yml (moduleConfig).
       modules: { mod_roster: {}, mod_disco: {}, mod_mam: { default: 'always' }, mod_ping: {}, mod_version: {}, mod_last: {} },
       ...config,
