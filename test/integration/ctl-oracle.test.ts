@@ -25,6 +25,7 @@ const READ_ONLY: string[][] = [
   ['stats', 'registeredusers'],
   ['stats_host', 'registeredusers', 'localhost'],
   ['user_sessions_info', 'alice', 'localhost'],
+  ['mod_rest'], // the OAuth scope's command, which does nothing: it runs over POST /rest too
   // Not `status`: ejabberdctl answers it itself (ejabberd_ctl:process(["status"])) with other words
   // than ejabberd's `status` command, which is what runs over HTTP (and mod_http_api).
 ];
@@ -114,5 +115,15 @@ describe('admins administer: POST /rest answers what ejabberdctl prints, on ever
     expect([short.status, short.body]).to.deep.equal([400, "Error: the command 'get_roster' requires 1 more argument."]);
     const long = await post(sb!, `--auth admin localhost ${ADMIN_PW} get_roster alice localhost x`);
     expect([long.status, long.body]).to.deep.equal([400, "Error: the command 'get_roster' requires 1 less argument."]);
+  });
+
+  it('answers `ejabberdctl help mod_rest_stats` and `help mod_rest` (23.01 crashed: the definer had no behaviour)', async function () {
+    for (const topic of ['mod_rest_stats', 'mod_rest']) {
+      const help = await sb!.ctl(['help', topic]);
+      expect(help.code, `help ${topic}: ${help.stdout}`).to.equal(0);
+      expect(help.stdout, `help ${topic}`).to.match(new RegExp(`Command Name: ${topic}\\b`));
+      expect(help.stdout, `help ${topic}`).to.include('Module: mod_rest\n');
+      expect(help.stdout, `help ${topic}`).not.to.include('Unhandled exception');
+    }
   });
 });
