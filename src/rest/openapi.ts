@@ -5,6 +5,7 @@
 // mapping (jsonmap-fields.ts), the media types of negotiate.ts. What lives in the Erlang stub
 // (its own answers, an iq error's status by its condition) is mirrored here in two lists, each
 // checked against the Erlang source by test/unit/openapi.test.ts.
+import { GET_QUERIES } from './api-paths.js';
 import { CATALOGUE, conditionOf, type RestErrorCode } from './errors.js';
 import { FIELDS } from './jsonmap-fields.js';
 import { FORM, JSON_TYPE, MEDIA_TYPE, TEXT, XMPP_XML } from './negotiate.js';
@@ -371,7 +372,7 @@ function paths(): Record<string, PathItem> {
             'The query string holds the payload\'s fields (e.g. archive: with, start, end, max). A payload the mapping does not have ' +
             'is 404 with credentials, and without them the original\'s `200 Try POSTing a stanza.`.',
           parameters: [
-            pathParameter('payload', 'A payload key of an iq in the JSON mapping.', { type: 'string', enum: Object.keys(FIELDS.iq) }),
+            pathParameter('payload', 'A payload key of an iq in the JSON mapping that is queried with a get.', { type: 'string', enum: [...GET_QUERIES] }),
             ...QUERY_PARAMETERS,
           ],
         }),
