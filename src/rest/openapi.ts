@@ -165,7 +165,7 @@ function opsPath(id: string, summary: string, answers: readonly Answer[]): PathI
 
 // --- which catalogue entries each request can meet, by the order of the checks (pipeline.ts) ---
 const LEGACY_POST: readonly RestErrorCode[] = [
-  'REJECTED', 'NO_FROM', 'SENDER_NOT_ALLOWED', 'BAD_UTF8_COMMAND', 'EMPTY_COMMAND', 'BAD_AUTH_SYNTAX',
+  'REJECTED', 'NO_FROM', 'SENDER_NOT_ALLOWED', 'BAD_UTF8_COMMAND', 'JSON_WITHOUT_TYPE', 'EMPTY_COMMAND', 'BAD_AUTH_SYNTAX',
   'TOO_MANY_ELEMENTS', 'TOO_MANY_ARGUMENTS', 'NOT_CONFIGURED', 'INTERNAL',
 ];
 const LEGACY_OTHER: readonly RestErrorCode[] = ['NOT_POST', 'NOT_CONFIGURED', 'INTERNAL'];
@@ -178,7 +178,7 @@ const API_STANZA: readonly RestErrorCode[] = [
 ];
 /** What becomes of a sent stanza: an iq waits for its reply. */
 const API_SEND: readonly RestErrorCode[] = ['IQ_TYPE', 'HOOK_DROPPED', 'UNEXPECTED_SENDER', 'IQ_TIMEOUT', 'NOT_OWN_ARCHIVE'];
-const API_COMMAND: readonly RestErrorCode[] = ['BAD_UTF8_COMMAND', 'EMPTY_COMMAND', 'BAD_AUTH_SYNTAX', 'TOO_MANY_ARGUMENTS', 'CREDENTIALS_TWICE', 'BEARER_COMMAND'];
+const API_COMMAND: readonly RestErrorCode[] = ['BAD_UTF8_COMMAND', 'JSON_WITHOUT_TYPE', 'EMPTY_COMMAND', 'BAD_AUTH_SYNTAX', 'TOO_MANY_ARGUMENTS', 'CREDENTIALS_TWICE', 'BEARER_COMMAND'];
 const API_PATHS: readonly RestErrorCode[] = ['BAD_PATH_BODY', 'NO_SUCH_PATH'];
 const API_UNKNOWN: readonly RestErrorCode[] = ['NO_CREDENTIALS', 'IP_NOT_ALLOWED', 'NO_SUCH_PATH', 'INTERNAL'];
 
