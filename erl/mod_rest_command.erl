@@ -321,7 +321,10 @@ execute(Name, Command, Args, Auth, Secrets) ->
                   {U, S, P} -> ["--auth" | [binary_to_list(X) || X <- [U, S, P]]] ++ Line
               end,
     ?DEBUG("mod_rest: running command '~ts' with ~B arguments", [quoted(Name), length(Args)]),
-    {Text, Code} = ejabberd_ctl:process2(CtlArgs, []),
+    {Text, Code} = case mod_rest_ctl_output:intercepted(Command, Args) of
+                       true -> mod_rest_ctl_output:run(Line);
+                       false -> ejabberd_ctl:process2(CtlArgs, [])
+                   end,
     Output = output_to_binary(Text),
     case {Output, Code} of
         {<<>>, _} -> {exit_status(Code), integer_to_binary(Code)};

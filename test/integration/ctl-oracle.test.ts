@@ -26,8 +26,7 @@ const READ_ONLY: string[][] = [
   ['stats_host', 'registeredusers', 'localhost'],
   ['user_sessions_info', 'alice', 'localhost'],
   ['mod_rest'], // the OAuth scope's command, which does nothing: it runs over POST /rest too
-  // Not `status`: ejabberdctl answers it itself (ejabberd_ctl:process(["status"])) with other words
-  // than ejabberd's `status` command, which is what runs over HTTP (and mod_http_api).
+  ['status'], // ejabberdctl answers it itself, with other words than ejabberd's `status` command
 ];
 
 /**
