@@ -39,6 +39,11 @@ describe('a JSON body sent as a form or as text (curl -d, requests data=)', func
     expect(await curl(['-u', `alice:${ALICE_PW}`, '-d', MESSAGE])).to.equal(`415 ${JSON_WITHOUT_TYPE}`);
   });
 
+  it('answers the same to a JSON body with no Content-Type at all (Python requests with data=a string)', async function () {
+    expect(await curl(['-H', 'Content-Type:', '-d', MESSAGE])).to.equal(`415 ${JSON_WITHOUT_TYPE}`);
+    expect(await curl(['-u', `alice:${ALICE_PW}`, '-H', 'Content-Type:', '-d', MESSAGE])).to.equal(`415 ${JSON_WITHOUT_TYPE}`);
+  });
+
   it('answers a JSON array, or JSON after whitespace, as text/plain the same', async function () {
     for (const body of ['[1, 2]', '\n  {"kind": "message"}']) {
       const reply = await post(sb!, body);
