@@ -230,8 +230,10 @@ forward(LocalPath, Method, Data, #{host := Host, ip := IP, opts := Opts, credent
     case mod_rest_port:call(Request, mod_rest_opt:request_timeout(Opts),
                             mod_rest_opt:max_in_flight(Opts)) of
         {ok, Action} ->
-            mod_rest_metrics:action(action_kind(Action)),
-            carry_out(Action, Context);
+            %% Counted by what came of it: a command refused in the VM was not carried out.
+            Answer = carry_out(Action, Context),
+            mod_rest_metrics:action(action_kind(Action), element(1, Answer)),
+            Answer;
         {error, Why} ->
             mod_rest_metrics:refused(Why),
             port_error_answer(Why)

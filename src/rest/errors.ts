@@ -15,6 +15,7 @@ export type RestErrorCode =
   | 'SENDER_NOT_ALLOWED'
   | 'BAD_UTF8_COMMAND'
   | 'EMPTY_COMMAND'
+  | 'JSON_WITHOUT_TYPE'
   | 'BAD_AUTH_SYNTAX'
   | 'TOO_MANY_ELEMENTS'
   | 'TOO_MANY_ARGUMENTS'
@@ -70,6 +71,13 @@ export const CATALOGUE: Readonly<Record<RestErrorCode, CatalogueEntry>> = Object
   SENDER_NOT_ALLOWED: { status: 403, body: "Error: the stanza's 'from' is not in allowed_senders." },
   BAD_UTF8_COMMAND: { status: 400, body: 'Error: the command line is not valid UTF-8.' },
   EMPTY_COMMAND: { status: 400, body: 'Error: no command given.' },
+  // curl -d and Python requests' data= send JSON as a form: no ejabberd command starts with { or [.
+  JSON_WITHOUT_TYPE: {
+    status: 415,
+    body: 'Error: the body is JSON, not a command line: send it with Content-Type: application/json (and credentials).',
+    condition: 'bad-format',
+    type: 'modify',
+  },
   BAD_AUTH_SYNTAX: { status: 400, body: 'Error: --auth needs USER HOST PASSWORD before the command.' },
   // Work bounds: one client's huge request must not stall everyone else's (parsing stops there).
   TOO_MANY_ELEMENTS: { status: 413, body: 'Error: the stanza has more elements than max_xml_elements.' },
@@ -191,6 +199,7 @@ export const senderNotAllowed = (): RestError => new RestError('SENDER_NOT_ALLOW
 export const badUtf8Command = (cause?: unknown): RestError =>
   new RestError('BAD_UTF8_COMMAND', undefined, cause === undefined ? undefined : { cause });
 export const emptyCommand = (): RestError => new RestError('EMPTY_COMMAND');
+export const jsonWithoutType = (): RestError => new RestError('JSON_WITHOUT_TYPE');
 export const badAuthSyntax = (): RestError => new RestError('BAD_AUTH_SYNTAX');
 export const tooManyElements = (): RestError => new RestError('TOO_MANY_ELEMENTS');
 export const tooManyArguments = (): RestError => new RestError('TOO_MANY_ARGUMENTS');

@@ -5,6 +5,7 @@
 // mapping (jsonmap-fields.ts), the media types of negotiate.ts. What lives in the Erlang stub
 // (its own answers, an iq error's status by its condition) is mirrored here in two lists, each
 // checked against the Erlang source by test/unit/openapi.test.ts.
+import { GET_QUERIES } from './api-paths.js';
 import { CATALOGUE, conditionOf, type RestErrorCode } from './errors.js';
 import { FIELDS } from './jsonmap-fields.js';
 import { FORM, JSON_TYPE, MEDIA_TYPE, TEXT, XMPP_XML } from './negotiate.js';
@@ -164,7 +165,7 @@ function opsPath(id: string, summary: string, answers: readonly Answer[]): PathI
 
 // --- which catalogue entries each request can meet, by the order of the checks (pipeline.ts) ---
 const LEGACY_POST: readonly RestErrorCode[] = [
-  'REJECTED', 'NO_FROM', 'SENDER_NOT_ALLOWED', 'BAD_UTF8_COMMAND', 'EMPTY_COMMAND', 'BAD_AUTH_SYNTAX',
+  'REJECTED', 'NO_FROM', 'SENDER_NOT_ALLOWED', 'BAD_UTF8_COMMAND', 'JSON_WITHOUT_TYPE', 'EMPTY_COMMAND', 'BAD_AUTH_SYNTAX',
   'TOO_MANY_ELEMENTS', 'TOO_MANY_ARGUMENTS', 'NOT_CONFIGURED', 'INTERNAL',
 ];
 const LEGACY_OTHER: readonly RestErrorCode[] = ['NOT_POST', 'NOT_CONFIGURED', 'INTERNAL'];
@@ -179,7 +180,7 @@ const API_STANZA: readonly RestErrorCode[] = [
 ];
 /** What becomes of a sent stanza: an iq waits for its reply. */
 const API_SEND: readonly RestErrorCode[] = ['IQ_TYPE', 'HOOK_DROPPED', 'UNEXPECTED_SENDER', 'IQ_TIMEOUT', 'NOT_OWN_ARCHIVE'];
-const API_COMMAND: readonly RestErrorCode[] = ['BAD_UTF8_COMMAND', 'EMPTY_COMMAND', 'BAD_AUTH_SYNTAX', 'TOO_MANY_ARGUMENTS', 'CREDENTIALS_TWICE', 'BEARER_COMMAND'];
+const API_COMMAND: readonly RestErrorCode[] = ['BAD_UTF8_COMMAND', 'JSON_WITHOUT_TYPE', 'EMPTY_COMMAND', 'BAD_AUTH_SYNTAX', 'TOO_MANY_ARGUMENTS', 'CREDENTIALS_TWICE', 'BEARER_COMMAND'];
 const API_PATHS: readonly RestErrorCode[] = ['BAD_PATH_BODY', 'NO_SUCH_PATH'];
 const API_UNKNOWN: readonly RestErrorCode[] = ['NO_CREDENTIALS', 'IP_NOT_ALLOWED', 'NO_SUCH_PATH', 'INTERNAL'];
 
@@ -373,7 +374,7 @@ function paths(): Record<string, PathItem> {
             'The query string holds the payload\'s fields (e.g. archive: with, start, end, max). A payload the mapping does not have ' +
             'is 404 with credentials, and without them the original\'s `200 Try POSTing a stanza.`.',
           parameters: [
-            pathParameter('payload', 'A payload key of an iq in the JSON mapping.', { type: 'string', enum: Object.keys(FIELDS.iq) }),
+            pathParameter('payload', 'A payload key of an iq in the JSON mapping that is queried with a get.', { type: 'string', enum: [...GET_QUERIES] }),
             ...QUERY_PARAMETERS,
           ],
         }),
