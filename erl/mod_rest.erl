@@ -410,7 +410,7 @@ mod_opt_type(health_allowed_ips) ->
 mod_opt_type(health_timeout) ->
     econf:timeout(millisecond);
 mod_opt_type(idempotency_key_lifetime) ->
-    econf:timeout(hour);
+    econf:timeout(second);
 mod_opt_type(idempotency_max_bytes) ->
     econf:pos_int();
 mod_opt_type(idempotency_max_keys) ->
