@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { xml } from '@xmpp/client';
 import { freePort, Sandbox, target } from '../../scripts/sandbox';
+import { rawPost, writeAndCut } from './raw-http';
 import { bodyOf, messageXml, post, sleep, unique, XmppUser, type Reply } from './support';
 
 const USERS: Array<[string, string]> = [['admin', 'admin-pw'], ['alice', 'alice-pw'], ['bob', 'bob-pw']];
@@ -145,6 +146,54 @@ describe('a two-node cluster', function () {
     const viaB = await ask(b, 'alice', 'alice-pw', bob);
     expect(viaB.status, viaB.body).to.equal(200);
     expect(viaB.body).to.include('bob on A');
+  });
+
+  it('carries out once a keyed request whose connection was cut, retried on the same node and on the other (Idempotency-Key)', async () => {
+    const alice = clients.find((c) => c.bareJid.startsWith('alice'))!;
+    const text = unique('cluster-idem');
+    const key = unique('key');
+    const body = messageXml(alice.bareJid, 'localhost/rest', text);
+    await writeAndCut(a, rawPost(a, body, { 'Content-Type': 'text/plain', 'Idempotency-Key': `"${key}"` }));
+    const delivered = await alice.waitForBody(text);
+    const retry = async (via: Sandbox): Promise<Reply> => {
+      for (let i = 0; ; i++) {
+        const reply = await post(via, body, { headers: { 'Idempotency-Key': `"${key}"` } });
+        if (reply.status !== 409 || i >= 25) return reply;
+        await sleep(200);
+      }
+    };
+    for (const via of [a, b]) {
+      const reply = await retry(via);
+      expect([reply.status, reply.body, reply.headers['idempotent-replayed']], via.nodeName).to.deep.equal([200, 'Ok', 'true']);
+      expect(reply.headers['x-stanza-id']).to.equal(delivered.attrs.id);
+    }
+    await sleep(500);
+    expect(alice.received((s) => bodyOf(s) === text)).to.have.length(1);
+    // ejabberd's own storage: one Mnesia table, a ram copy on each node.
+    for (const sb of [a, b]) expect(await sb.rpc('lists:sort(mnesia:table_info(mod_rest_idempotency, ram_copies)).')).to.include(names.a).and.to.include(names.b);
+  });
+
+  it('answers 409 on one node while the other carries out the same key, then replays its answer there', async () => {
+    const alice = clients.find((c) => c.bareJid.startsWith('alice'))!;
+    let asked = 0;
+    alice.answerIq('urn:example:slow', 'query', (() => {
+      asked++;
+      return new Promise((resolve) => setTimeout(() => resolve(xml('query', { xmlns: 'urn:example:slow' })), 1_000));
+    }) as never);
+    const key = unique('key');
+    const ask = (via: Sandbox) =>
+      post(via, `<iq type="get" id="s1" to="${alice.jid}"><query xmlns="urn:example:slow"/></iq>`, {
+        headers: { Authorization: basic('bob', 'bob-pw'), 'Content-Type': 'application/xmpp+xml', 'Idempotency-Key': key },
+      });
+    const first = ask(a);
+    await sleep(300);
+    const meanwhile = await ask(b);
+    expect([meanwhile.status, meanwhile.headers['retry-after']]).to.deep.equal([409, '1']);
+    const done = await first;
+    expect(done.status, done.body).to.equal(200);
+    const replay = await ask(b);
+    expect([replay.status, replay.body, replay.headers['idempotent-replayed']]).to.deep.equal([200, done.body, 'true']);
+    expect(asked, 'iqs that reached the client').to.equal(1);
   });
 
   it('runs commands that act cluster-wide from either node', async () => {

@@ -53,7 +53,12 @@ describe('Idempotency-Key on POST', function () {
   before(async function () {
     sb = await startSandbox('idempotency', {
       users: [['alice', ALICE_PW], ['bob', BOB_PW], ['carol', 'carol-pw']],
-      modRest: { idempotency_key_lifetime: `${LIFETIME_S} seconds`, idempotency_max_keys: MAX_KEYS },
+      modRest: {
+        idempotency_key_lifetime: `${LIFETIME_S} seconds`,
+        idempotency_max_keys: MAX_KEYS,
+        allowed_ips: ['127.0.0.1', '::1', '10.1.2.0/24'],
+      },
+      config: { trusted_proxies: ['127.0.0.1'] },
       distribution: true,
     });
     carol = await XmppUser.login(sb, 'carol', 'carol-pw', 'desk');
@@ -145,6 +150,26 @@ describe('Idempotency-Key on POST', function () {
     expect(arrived(text).map((s) => s.attrs.from).sort()).to.deep.equal(['alice@localhost', 'bob@localhost']);
     const wrong = await asUser('bob', 'not-bobs', body, key);
     expect(wrong.status, 'a key never answers for wrong credentials').to.equal(401);
+  });
+
+  it('scopes keys without credentials by client address: the X-Forwarded-For client behind trusted_proxies', async function () {
+    const key = unique('key');
+    const text = unique('idem-xff');
+    const body = messageXml('carol@localhost', 'localhost/rest', text);
+    const from = (client: string | null) => keyed(body, key, client ? { 'X-Forwarded-For': client } : {});
+    const first = await from('10.1.2.3');
+    const other = await from('10.1.2.4');
+    const proxy = await from(null);
+    expect([first, other, proxy].map((r) => [r.status, r.headers['idempotent-replayed']])).to.deep.equal([
+      [200, undefined],
+      [200, undefined],
+      [200, undefined],
+    ]);
+    const again = await from('10.1.2.3');
+    expect([again.status, again.headers['idempotent-replayed'], again.headers['x-stanza-id']]).to.deep.equal([200, 'true', first.headers['x-stanza-id']]);
+    await eventually(() => arrived(text).length === 3, 5_000);
+    await sleep(300);
+    expect(arrived(text)).to.have.length(3);
   });
 
   it('answers 400 to a key that is not one', async function () {
