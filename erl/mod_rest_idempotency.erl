@@ -290,7 +290,11 @@ bound(Host, Opts) ->
     {Entries, Bytes} = usage(Host),
     case Entries > mod_rest_opt:idempotency_max_keys(Opts)
         orelse Bytes > mod_rest_opt:idempotency_max_bytes(Opts) of
-        true -> catch gen_server:call(?MODULE, {evict, Host}, 10000);
+        true ->
+            %% A sweeper too slow to answer lets the request go on: the next key tries again.
+            try gen_server:call(?MODULE, {evict, Host}, 10000)
+            catch exit:_ -> ok
+            end;
         false -> ok
     end.
 
@@ -354,7 +358,11 @@ handle_cast(_Msg, State) ->
 
 handle_info(sweep, State) ->
     Now = erlang:system_time(millisecond),
-    _ = [catch sweep(Host, gen_mod:get_module_opts(Host, mod_rest), Now)
+    _ = [try sweep(Host, gen_mod:get_module_opts(Host, mod_rest), Now)
+         catch Class:Reason ->
+                 ?WARNING_MSG("mod_rest: sweeping the idempotency keys of ~ts failed: ~p:~p",
+                              [Host, Class, Reason])
+         end
          || Host <- ejabberd_option:hosts(), gen_mod:is_loaded(Host, mod_rest)],
     mod_rest_metrics:set(?METRIC_KEYS, none, mnesia:table_info(?TAB, size)),
     erlang:send_after(sweep_interval(), self(), sweep),
