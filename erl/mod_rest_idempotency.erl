@@ -385,10 +385,11 @@ sweep_interval() ->
 %% Forgets the vhost's expired keys, then its oldest finished ones while a bound is passed,
 %% and writes the vhost's usage as it now is.
 sweep(Host, Opts, Now) ->
-    Entries = mnesia:dirty_select(?TAB, [{#rest_idempotency{id = {Host, '_', '_'}, _ = '_'}, [], ['$_']}]),
-    Summaries = [{Id, Created, Expires, Bytes, State == done}
-                 || #rest_idempotency{id = Id, created = Created, expires = Expires, bytes = Bytes,
-                                      state = State} <- Entries],
+    %% The fields the bounds need, not the kept answers.
+    Head = #rest_idempotency{id = '$1', created = '$2', expires = '$3', bytes = '$4', state = '$5', _ = '_'},
+    Found = mnesia:dirty_select(?TAB, [{Head, [{'==', {element, 1, '$1'}, Host}],
+                                        [{{'$1', '$2', '$3', '$4', '$5'}}]}]),
+    Summaries = [{Id, Created, Expires, Bytes, State == done} || {Id, Created, Expires, Bytes, State} <- Found],
     {Expired, Evicted} = evictable(Summaries, Now, mod_rest_opt:idempotency_max_keys(Opts),
                                    mod_rest_opt:idempotency_max_bytes(Opts)),
     _ = [mnesia:dirty_delete(?TAB, Id) || Id <- Expired ++ Evicted],
