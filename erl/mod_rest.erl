@@ -541,8 +541,9 @@ mod_doc() ->
            {idempotency_key_lifetime,
             #{value => "timeout()",
               desc => <<"How long the answer to a POST with an Idempotency-Key is kept: a "
-                        "repeat within it gets the kept answer and does nothing. A number "
-                        "alone is hours. Default: 24 hours.">>}},
+                        "repeat within it gets the kept answer and does nothing. Write the unit "
+                        "('24 hours', '30 minutes'); a number alone is seconds. Default: "
+                        "24 hours.">>}},
            {idempotency_max_bytes,
             #{value => "pos_integer()",
               desc => <<"Most bytes of kept answers per vhost, cluster-wide; past it the "
