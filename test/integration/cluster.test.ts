@@ -5,7 +5,9 @@
 // stanza posted to one node reaches a client on the other, an iq's reply comes back across, that
 // commands see the whole cluster from either node, that each node runs its own worker, that one
 // node's worker or the whole node dying leaves the other serving, and that a node restarted after
-// a crash, or one that left and joined again, serves again. Bounded: about a minute.
+// a crash, or one that left and joined again, serves again; and that an Idempotency-Key is one key
+// cluster-wide (a retry on the other node is replayed or 409, a dead node's claim is taken over).
+// Bounded: about a minute.
 import { expect } from 'chai';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -222,14 +224,25 @@ describe('a two-node cluster', function () {
     await deliver(a, alice);
   });
 
-  it('keeps node A serving while node B is killed, and serves on B again once it restarts', async () => {
+  it('keeps node A serving while node B is killed (a key B was carrying out is taken over by A), and serves on B again once it restarts', async () => {
     const bob = clients.find((c) => c.bareJid.startsWith('bob'))!;
     const killed = b;
     const bWorker = killed.workerPids()[0]!;
+    // A keyed iq in flight on B when B dies: its key must not stay claimed by the dead node.
+    bob.answerIq('urn:example:stuck', 'query', (() => new Promise(() => undefined)) as never);
+    const key = unique('key');
+    const stuck = (via: Sandbox, seconds: number) =>
+      post(via, `<iq type="get" id="k1" to="${bob.jid}"><query xmlns="urn:example:stuck"/></iq>`, {
+        headers: { Authorization: basic('alice', 'alice-pw'), 'Content-Type': 'application/xmpp+xml', 'Idempotency-Key': key, 'Prosody-Rest-Timeout': String(seconds) },
+      });
+    void stuck(killed, 30).catch(() => undefined);
+    await sleep(500);
+    expect((await stuck(a, 1)).status, 'the key claimed on B').to.equal(409);
     process.kill(killed.pid!, 'SIGKILL');
     await killed.stop();
     await forget(clients.find((c) => c.bareJid.startsWith('alice'))!);
     await deliver(a, bob);
+    await until('the key taken over on A (an iq timeout, not 409)', async () => (await stuck(a, 1)).status === 504, 10_000);
     expect((await post(a, null, { method: 'GET', path: '/rest/health' })).status).to.equal(200);
     await until("B's worker gone with its node", async () => !killed.workerPids().includes(bWorker), 5_000);
     // Restarted in place, as systemd would: Mnesia finds node A again by itself.
