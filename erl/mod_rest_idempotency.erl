@@ -334,6 +334,14 @@ init([]) ->
     {ok, #{}}.
 
 create_tables() ->
+    %% Keys are a cache of answers: a table of an older layout is dropped, as mod_bosh does.
+    _ = [mnesia:delete_table(Tab)
+         || {Tab, Fields} <- [{?TAB, record_info(fields, rest_idempotency)},
+                              {?USAGE, record_info(fields, mod_rest_idempotency_usage)}],
+            begin
+                Now = try mnesia:table_info(Tab, attributes) catch exit:_ -> Fields end,
+                Now /= Fields
+            end],
     {atomic, ok} = ejabberd_mnesia:create(?MODULE, ?TAB,
                                           [{ram_copies, [node()]},
                                            {record_name, rest_idempotency},
