@@ -15,6 +15,8 @@
 -export([start/2, stop/1, reload/3, depends/2, mod_opt_type/1, mod_options/1, mod_doc/0]).
 %% ejabberd_http handler
 -export([process/2]).
+%% Answers in mod_rest's shape, for mod_rest_idempotency
+-export([answer/2, document/1]).
 %% Pure helpers, exported for the EUnit tests
 -export([choose_host/3, port_error_answer/1, worker_policy/1, xff_trusted/3]).
 
@@ -36,6 +38,7 @@ start(Host, Opts) ->
             mod_rest_oauth:register_scope(),
             mod_rest_mam:start(),
             mod_rest_ops:register_commands(),
+            ok = mod_rest_idempotency:start(),
             ok = register_host(Host, Opts),
             mod_rest_webhook:start(Host, mod_rest_opt:webhooks(Opts));
         {error, _} = Err -> Err
@@ -50,6 +53,7 @@ stop(Host) ->
             mod_rest_ops:unregister_commands(),
             mod_rest_oauth:unregister_scope(),
             mod_rest_mam:stop(),
+            mod_rest_idempotency:stop(),
             mod_rest_port:stop();
         _ -> ok
     catch exit:_ -> ok   % the port owner is already gone
@@ -210,9 +214,14 @@ trusted_proxy(Address, Masks) ->
         {error, _} -> false
     end.
 
+%% A POST with an Idempotency-Key is carried out once (mod_rest_idempotency).
+forward(LocalPath, Method, Data, Context) ->
+    mod_rest_idempotency:around(LocalPath, Method, Data, Context,
+                                fun(Context1) -> forward_now(LocalPath, Method, Data, Context1) end).
+
 %% A request with credentials (an Authorization header) is the authenticated API
 %% (mod_rest_api); without, the original protocol, answered as the original did.
-forward(LocalPath, Method, Data, #{host := Host, ip := IP, opts := Opts, credentials := Credentials,
+forward_now(LocalPath, Method, Data, #{host := Host, ip := IP, opts := Opts, credentials := Credentials,
                                     headers := Headers} = Context) ->
     Request0 = #{method => method_name(Method), path => LocalPath, body => Data,
                  ip => list_to_binary(inet:ntoa(IP)), host => Host},
@@ -233,10 +242,10 @@ forward(LocalPath, Method, Data, #{host := Host, ip := IP, opts := Opts, credent
             %% Counted by what came of it: a command refused in the VM was not carried out.
             Answer = carry_out(Action, Context),
             mod_rest_metrics:action(action_kind(Action), element(1, Answer)),
-            Answer;
+            {done, Answer};
         {error, Why} ->
             mod_rest_metrics:refused(Why),
-            port_error_answer(Why)
+            {nothing_done, port_error_answer(Why)}
     end.
 
 action_kind(Action) when is_tuple(Action), tuple_size(Action) > 0, is_atom(element(1, Action)) ->
@@ -269,7 +278,7 @@ choose_host(HttpHost, Hosts, IsLoaded) ->
 %%%===================================================================
 carry_out({route, El}, #{ip := IP}) ->
     case mod_rest_api:decode_stanza(El) of
-        {ok, Pkt} -> route(Pkt, IP);
+        {ok, Pkt} -> route(mod_rest_api:with_id(Pkt), IP);
         not_stanza -> answer(400, <<"Error: the element is not a stanza (message, presence or iq).">>);
         {invalid, Why} ->
             ?DEBUG("mod_rest: not a stanza the XMPP codec accepts: ~ts", [Why]),
@@ -316,7 +325,8 @@ route(Pkt, IP) ->
             answer(403, <<"Error: the stanza was dropped by the server's user_send_packet hooks.">>);
         Pkt1 ->
             ejabberd_router:route(Pkt1),
-            answer(200, <<"Ok">>)
+            {Status, Reason, Headers, Body} = answer(200, <<"Ok">>),
+            {Status, Reason, [{<<"X-Stanza-Id">>, xmpp:get_id(Pkt1)} | Headers], Body}
     end.
 
 -spec port_error_answer(mod_rest_port:call_error()) -> http_answer().
@@ -401,6 +411,12 @@ mod_opt_type(health_allowed_ips) ->
     econf:either(econf:enum([all]), econf:list(econf:ip_mask()));
 mod_opt_type(health_timeout) ->
     econf:timeout(millisecond);
+mod_opt_type(idempotency_key_lifetime) ->
+    econf:timeout(second);
+mod_opt_type(idempotency_max_bytes) ->
+    econf:pos_int();
+mod_opt_type(idempotency_max_keys) ->
+    econf:pos_int();
 mod_opt_type(max_auth_failures) ->
     econf:pos_int();
 mod_opt_type(max_in_flight) ->
@@ -439,6 +455,11 @@ mod_options(Host) ->
      {health_allowed_ips, [{{127, 0, 0, 1}, 32}, {{0, 0, 0, 0, 0, 0, 0, 1}, 128}]},
      %% Under a load balancer's usual check timeout (2-5 s): a 503 in time, not its own timeout.
      {health_timeout, 1000},
+     %% Idempotency-Key: a day, as the draft's examples and payment APIs keep them; per vhost
+     %% at most 100,000 keys and 64 MiB of kept answers, cluster-wide.
+     {idempotency_key_lifetime, timer:hours(24)},
+     {idempotency_max_bytes, 64 * 1024 * 1024},
+     {idempotency_max_keys, 100000},
      {max_auth_failures, 10},
      {max_in_flight, 512},
      {max_body_size, 20 * 1024 * 1024},
@@ -524,6 +545,21 @@ mod_doc() ->
             #{value => "timeout()",
               desc => <<"How long GET /rest/health waits for the worker's answer to its ping "
                         "before it answers 503. Default: 1 second.">>}},
+           {idempotency_key_lifetime,
+            #{value => "timeout()",
+              desc => <<"How long the answer to a POST with an Idempotency-Key is kept: a "
+                        "repeat within it gets the kept answer and does nothing. Write the unit "
+                        "('24 hours', '30 minutes'); a number alone is seconds. Default: "
+                        "24 hours.">>}},
+           {idempotency_max_bytes,
+            #{value => "pos_integer()",
+              desc => <<"Most bytes of kept answers per vhost, cluster-wide; past it the "
+                        "oldest keys are forgotten first. An answer larger than this is not "
+                        "kept. Default: 67108864 (64 MiB).">>}},
+           {idempotency_max_keys,
+            #{value => "pos_integer()",
+              desc => <<"Most Idempotency-Key keys kept per vhost, cluster-wide; past it the "
+                        "oldest are forgotten first. Default: 100000.">>}},
            {max_auth_failures,
             #{value => "pos_integer()",
               desc => <<"Failed '--auth' attempts (Basic passwords and Bearer tokens "

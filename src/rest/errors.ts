@@ -46,7 +46,11 @@ export type RestErrorCode =
   | 'CREDENTIALS_TWICE'
   | 'AUTH_RATE_LIMITED'
   | 'UNEXPECTED_SENDER'
-  | 'IQ_TIMEOUT';
+  | 'IQ_TIMEOUT'
+  // Idempotency-Key (draft-ietf-httpapi-idempotency-key-header), decided by mod_rest_idempotency.
+  | 'IDEMPOTENCY_KEY_INVALID'
+  | 'IDEMPOTENCY_KEY_IN_FLIGHT'
+  | 'IDEMPOTENCY_KEY_REUSED';
 
 export interface CatalogueEntry {
   readonly status: number;
@@ -134,13 +138,25 @@ export const CATALOGUE: Readonly<Record<RestErrorCode, CatalogueEntry>> = Object
   },
   UNEXPECTED_SENDER: { status: 502, body: 'Error: the iq was answered by an unexpected sender.', condition: 'undefined-condition' },
   IQ_TIMEOUT: { status: 504, body: 'Error: no answer to the iq in time.', condition: 'remote-server-timeout', type: 'wait' },
+  IDEMPOTENCY_KEY_INVALID: {
+    status: 400,
+    body: 'Error: the Idempotency-Key header must be one key of 1 to 255 printable ASCII characters.',
+    condition: 'bad-request',
+  },
+  IDEMPOTENCY_KEY_IN_FLIGHT: {
+    status: 409,
+    body: 'Error: a request with this Idempotency-Key is still being carried out; try again.',
+    condition: 'conflict',
+    type: 'wait',
+  },
+  IDEMPOTENCY_KEY_REUSED: { status: 422, body: 'Error: this Idempotency-Key was used for another request.', condition: 'conflict' },
 });
 
 /** The codes the stub may ask the worker to render: never one that request data could name. */
 export const VM_CODES: ReadonlySet<RestErrorCode> = new Set<RestErrorCode>([
   'INVALID_CREDENTIALS', 'API_ACCESS_DENIED', 'FROM_NOT_ACCOUNT', 'NOT_A_STANZA', 'INVALID_STANZA', 'NO_TO',
   'IQ_TYPE', 'HOOK_DROPPED', 'CREDENTIALS_TWICE', 'AUTH_RATE_LIMITED', 'UNEXPECTED_SENDER', 'IQ_TIMEOUT',
-  'NOT_OWN_ARCHIVE', 'BEARER_COMMAND',
+  'NOT_OWN_ARCHIVE', 'BEARER_COMMAND', 'IDEMPOTENCY_KEY_INVALID', 'IDEMPOTENCY_KEY_IN_FLIGHT', 'IDEMPOTENCY_KEY_REUSED',
   // The account's own vhost's policy, applied in the VM when the Host header chose another.
   'C2S_ACCESS_DENIED', 'IP_NOT_ALLOWED', 'REJECTED',
 ]);

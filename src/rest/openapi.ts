@@ -32,7 +32,7 @@ interface ResponseObject {
 }
 interface ParameterObject {
   name: string;
-  in: 'path' | 'query';
+  in: 'path' | 'query' | 'header';
   required?: boolean;
   description: string;
   schema: Schema;
@@ -91,7 +91,7 @@ const COMMAND_ANSWERS: readonly Answer[] = [
 ];
 
 // --- answers: one line each, merged per status into response objects ---
-type Header = 'WWW-Authenticate' | 'Retry-After' | 'Allow';
+type Header = 'WWW-Authenticate' | 'Retry-After' | 'Allow' | 'X-Stanza-Id' | 'Idempotent-Replayed';
 /** The body formats an answer may come in. */
 type Body = 'text' | 'error' | 'stanza' | 'sent' | 'openapi' | 'html' | 'metrics';
 interface Answer {
@@ -106,12 +106,13 @@ function text(status: number, words: string, headers?: readonly Header[]): Answe
 }
 
 function headersOf(status: number): Header[] {
-  return status === 401 ? ['WWW-Authenticate'] : status === 429 ? ['Retry-After'] : [];
+  return status === 401 ? ['WWW-Authenticate'] : status === 429 || status === 409 ? ['Retry-After'] : [];
 }
 
 /** Catalogue entries answered in words only (the original protocol: toAnswer). */
 function legacy(codes: readonly RestErrorCode[]): Answer[] {
-  return codes.map((code) => text(CATALOGUE[code].status, `\`${code}\`: ${CATALOGUE[code].body}`, code === 'AUTH_RATE_LIMITED' ? ['Retry-After'] : undefined));
+  const retry: readonly RestErrorCode[] = ['AUTH_RATE_LIMITED', 'IDEMPOTENCY_KEY_IN_FLIGHT'];
+  return codes.map((code) => text(CATALOGUE[code].status, `\`${code}\`: ${CATALOGUE[code].body}`, retry.includes(code) ? ['Retry-After'] : undefined));
 }
 
 /** Catalogue entries of the API, rendered as Accept asks (render.ts renderError). */
@@ -124,14 +125,29 @@ function api(codes: readonly RestErrorCode[]): Answer[] {
 }
 
 const ROUTED: readonly Answer[] = [
-  text(200, 'Ok (the stanza was routed)'),
+  text(200, 'Ok (the stanza was routed; X-Stanza-Id names it)', ['X-Stanza-Id', 'Idempotent-Replayed']),
   text(400, 'Error: the element is not a stanza (message, presence or iq).'),
   text(403, "Error: the stanza was dropped by the server's user_send_packet hooks."),
   text(500, "Error: xmpp_codec (ejabberd's XMPP codec refused the element; the original's answer)"),
 ];
-const SENT: Answer = { status: 202, body: 'sent', words: 'The message or presence was sent as the account; the body is empty.' };
+const SENT: Answer = {
+  status: 202,
+  body: 'sent',
+  words: 'The message or presence was sent as the account (X-Stanza-Id names it); the body is empty.',
+  headers: ['X-Stanza-Id', 'Idempotent-Replayed'],
+};
+const IDEMPOTENCY_KEY: ParameterObject = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  description:
+    'draft-ietf-httpapi-idempotency-key-header: a key (1 to 255 printable ASCII characters, as an sf-string `"..."` or bare). ' +
+    'The first POST with it is carried out and its answer kept for idempotency_key_lifetime; a repeat (same method, path and ' +
+    'body, same account or, without credentials, same vhost and client address) gets that answer with Idempotent-Replayed: true.',
+  schema: { type: 'string', minLength: 1, maxLength: 257 },
+};
 const IQ_REPLIES: readonly Answer[] = [
-  { status: 200, body: 'stanza', words: 'The iq result, with the caller\'s own id.' },
+  { status: 200, body: 'stanza', words: 'The iq result, with the caller\'s own id.', headers: ['Idempotent-Replayed'] },
   ...IQ_ERROR_STATUSES.map((status): Answer => ({ status, body: 'stanza', words: "The iq error: the status of its condition (RFC 6120 §8.3.3), the error iq as the body." })),
 ];
 
@@ -183,11 +199,16 @@ const API_SEND: readonly RestErrorCode[] = ['IQ_TYPE', 'HOOK_DROPPED', 'UNEXPECT
 const API_COMMAND: readonly RestErrorCode[] = ['BAD_UTF8_COMMAND', 'JSON_WITHOUT_TYPE', 'EMPTY_COMMAND', 'BAD_AUTH_SYNTAX', 'TOO_MANY_ARGUMENTS', 'CREDENTIALS_TWICE', 'BEARER_COMMAND'];
 const API_PATHS: readonly RestErrorCode[] = ['BAD_PATH_BODY', 'NO_SUCH_PATH'];
 const API_UNKNOWN: readonly RestErrorCode[] = ['NO_CREDENTIALS', 'IP_NOT_ALLOWED', 'NO_SUCH_PATH', 'INTERNAL'];
+/** A POST's Idempotency-Key (mod_rest_idempotency.erl), in words without credentials, rendered with them. */
+const IDEMPOTENCY: readonly RestErrorCode[] = ['IDEMPOTENCY_KEY_INVALID', 'IDEMPOTENCY_KEY_IN_FLIGHT', 'IDEMPOTENCY_KEY_REUSED'];
 
 /** The catalogue entries each operation lists (for the unit test: every entry is somewhere). */
 export const DESCRIBED_CODES: ReadonlySet<RestErrorCode> = new Set([
   ...LEGACY_POST, ...LEGACY_OTHER, ...API_ACCOUNT, ...API_STANZA, ...API_SEND, ...API_COMMAND, ...API_PATHS, ...API_UNKNOWN,
+  ...IDEMPOTENCY,
 ]);
+/** Answers to a POST with an Idempotency-Key: a repeat gets the first answer, marked Idempotent-Replayed. */
+const KEYED: readonly Answer[] = [...legacy(IDEMPOTENCY), ...api(IDEMPOTENCY)];
 
 // --- media types ---
 const TEXT_ANSWER = MEDIA_TYPE.text;
@@ -331,7 +352,9 @@ function paths(): Record<string, PathItem> {
           ...COMMAND_ANSWERS,
           ...stanzaAnswers,
           ...api(API_COMMAND),
+          ...KEYED,
         ], {
+          parameters: [IDEMPOTENCY_KEY],
           description:
             'Without credentials, the original protocol: a stanza (the body starts with `<`) is checked against allowed_senders and the ' +
             'destination policy and routed (`200 Ok`); anything else is an ejabberdctl command line, run under access_commands ' +
@@ -354,7 +377,8 @@ function paths(): Record<string, PathItem> {
           ...api(API_ACCOUNT),
           ...api(API_STANZA),
           { status: 200, body: 'stanza', words: 'The stanza as it would be sent: its sender bound to the account.' },
-        ], { requestBody: { required: true, description: 'A stanza.', content: { ...STANZA_BODIES, [TEXT]: { schema: XML_STRING('A stanza.') } } } }),
+          ...KEYED,
+        ], { parameters: [IDEMPOTENCY_KEY], requestBody: { required: true, description: 'A stanza.', content: { ...STANZA_BODIES, [TEXT]: { schema: XML_STRING('A stanza.') } } } }),
       },
       'echo',
     ),
@@ -384,13 +408,14 @@ function paths(): Record<string, PathItem> {
     '/{kind}/{type}/{to}': otherMethods(
       {
         parameters: [pathParameter('kind', 'The stanza kind.'), pathParameter('type', "The stanza's type."), toParameter],
-        post: operation('send_path', ['api'], 'Send a stanza whose kind, type and destination are in the path', CREDENTIALS, [...stanzaAnswers, ...api(API_PATHS), ...legacy(['NOT_POST'])], {
+        post: operation('send_path', ['api'], 'Send a stanza whose kind, type and destination are in the path', CREDENTIALS, [...stanzaAnswers, ...api(API_PATHS), ...legacy(['NOT_POST']), ...KEYED], {
           description:
             'The body is the rest of the stanza: JSON or form fields, or text (a message\'s body, a presence\'s show). ' +
             '`/iq/{payload}/{to}` sends an iq of that payload, the body its JSON value. Another kind is, without credentials, the original\'s answer.',
           parameters: [
             pathParameter('kind', 'The stanza kind.', { type: 'string', enum: [...KINDS] }),
             pathParameter('type', "The stanza's type (chat, normal, ..., get, set), or for an iq a payload key."),
+            IDEMPOTENCY_KEY,
           ],
           requestBody: {
             required: false,
@@ -617,6 +642,8 @@ export function describeApi(): OpenApiDocument {
         'WWW-Authenticate': { description: 'The schemes accepted: Basic and Bearer, the realm the vhost (RFC 9110 §11.6.1).', schema: { type: 'string' } },
         'Retry-After': { description: 'Seconds to wait before trying again (RFC 9110 §10.2.3).', schema: { type: 'integer' } },
         Allow: { description: 'The methods the path answers (RFC 9110 §10.2.1).', schema: { type: 'string' } },
+        'X-Stanza-Id': { description: "The id of the stanza sent (its own, or the one mod_rest gave it before routing).", schema: { type: 'string' } },
+        'Idempotent-Replayed': { description: 'true: the kept answer to an earlier request with the same Idempotency-Key; nothing was done again.', schema: { const: 'true' } },
       },
       securitySchemes: {
         basic: { type: 'http', scheme: 'basic', description: 'A local account, `user` (of the vhost) or `user@vhost`, and its password.' },
