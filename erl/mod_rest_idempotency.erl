@@ -200,11 +200,14 @@ parse_key(Value) ->
         false -> error
     end.
 
-%% What a repeat must match: the method, the path and a SHA-256 of the body.
+%% What a repeat must match: the method, the path and an HMAC-SHA256 of the body. Keyed with
+%% the cluster's cookie (the same on every node, and secret), because a legacy body can hold an
+%% --auth password: a plain hash kept in RAM could be brute-forced from a memory dump.
 -spec fingerprint(binary(), [binary()], binary()) -> binary().
 fingerprint(Method, LocalPath, Body) ->
     Path = iolist_to_binary([[$/, Segment] || Segment <- LocalPath]),
-    crypto:hash(sha256, [Method, 0, Path, 0, Body]).
+    Secret = atom_to_binary(erlang:get_cookie(), utf8),
+    crypto:mac(hmac, sha256, Secret, [Method, 0, Path, 0, Body]).
 
 %% Whose key it is. With credentials: the account, once they are checked (a refusal is the
 %% answer, and the account travels on so that nothing is checked twice).
