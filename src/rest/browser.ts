@@ -68,8 +68,8 @@ export type BrowserDecision =
   | { kind: 'cors'; headers: Array<[string, string]> }
   /** A listed origin's preflight (OPTIONS with Access-Control-Request-Method): 204 with these headers. */
   | { kind: 'preflight'; headers: Array<[string, string]> }
-  /** Refused: nothing is done. */
-  | { kind: 'refuse'; error: RestError };
+  /** Refused: nothing is done. With headers (a listed origin's), the page may read why. */
+  | { kind: 'refuse'; error: RestError; headers?: Array<[string, string]> };
 
 export interface BrowserPolicy {
   /** Option api_allowed_origins. */
@@ -125,7 +125,7 @@ export function browserDecision(req: RestRequest, api: boolean, isPublic: boolea
     if (!listed(origin, policy.apiOrigins)) {
       return isPublic ? { kind: 'plain' } : { kind: 'refuse', error: new RestError('ORIGIN_NOT_ALLOWED', `from ${origin ?? 'no origin'}`) };
     }
-    if (req.authScheme === 'basic') return { kind: 'refuse', error: new RestError('BROWSER_BASIC', `from ${origin}`) };
+    if (req.authScheme === 'basic') return { kind: 'refuse', error: new RestError('BROWSER_BASIC', `from ${origin}`), headers: corsHeaders() };
     return { kind: 'cors', headers: corsHeaders() };
   }
   if (!listed(origin, policy.legacyOrigins)) {

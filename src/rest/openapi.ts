@@ -310,7 +310,7 @@ function preflight(id: string): OperationObject {
   return operation(`options_${id}`, ['cors'], 'CORS preflight: answered for the origins api_allowed_origins lists (and allowed_origins at /rest)', [], [
     {
       status: 204,
-      body: 'sent',
+      body: 'text',
       words: `The origin is listed: it may send ${CORS_METHODS.join(' and ')} with the headers ${CORS_REQUEST_HEADERS.join(', ')}, for ${CORS_MAX_AGE_SECONDS} s.`,
       headers: ['Access-Control-Allow-Origin', 'Access-Control-Allow-Methods', 'Access-Control-Allow-Headers', 'Access-Control-Max-Age'],
     },

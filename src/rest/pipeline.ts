@@ -107,7 +107,8 @@ export function handleRequest(
     const browser = browserDecision(req, api, isOpenApi(req), policy);
     switch (browser.kind) {
       case 'refuse':
-        throw browser.error;
+        if (browser.headers === undefined) throw browser.error;
+        return { kind: 'with_headers', headers: browser.headers, action: errorAction(req, api, browser.error, onError) };
       case 'preflight':
         return { kind: 'with_headers', headers: browser.headers, action: { kind: 'answer', status: 204, body: '' } };
       case 'cors':
@@ -116,15 +117,20 @@ export function handleRequest(
         return api ? handleApiRequest(req, policy) : handleLegacyRequest(req, policy);
     }
   } catch (err) {
-    try {
-      onError?.(err);
-    } catch {
-      // A failing observer must not cost the client its answer.
-    }
-    if (!api) return toAnswer(err);
-    const { code, detail } = apiError(err);
-    return renderError(code, { accept: req.accept, contentType: req.contentType, host: req.host }, detail);
+    return errorAction(req, api, err, onError);
   }
+}
+
+/** The answer to a failure: the original's words, or the API's rendering as Accept asks. */
+function errorAction(req: RestRequest, api: boolean, err: unknown, onError?: (err: unknown) => void): Action {
+  try {
+    onError?.(err);
+  } catch {
+    // A failing observer must not cost the client its answer.
+  }
+  if (!api) return toAnswer(err);
+  const { code, detail } = apiError(err);
+  return renderError(code, { accept: req.accept, contentType: req.contentType, host: req.host }, detail);
 }
 
 /** The original protocol: POST /rest with a stanza or a command line. */
