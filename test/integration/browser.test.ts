@@ -128,9 +128,10 @@ describe('browsers: forged requests refused, CORS for listed origins (headless C
   async function submitFrom(context: BrowserContext, url: string): Promise<{ status: number; text: string }> {
     const page = await context.newPage();
     const submitted = page.waitForResponse((r) => r.url().startsWith(sb!.restUrl) && r.request().method() === 'POST');
-    await page.goto(url);
+    await page.goto(url, { waitUntil: 'commit' });
     const answer = await submitted;
-    await page.waitForLoadState('load');
+    // The answer replaces the forging page, as the user would see it.
+    await page.waitForURL((u) => u.href.startsWith(sb!.restUrl), { waitUntil: 'load' });
     const text = (await page.textContent('body')) ?? '';
     await page.close();
     return { status: answer.status(), text };
