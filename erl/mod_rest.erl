@@ -242,6 +242,7 @@ forward(LocalPath, Method, Data, #{host := Host, ip := IP, opts := Opts, credent
             port_error_answer(Why)
     end.
 
+action_kind({with_headers, _, Action}) -> action_kind(Action);   % CORS headers: counted as what they wrap
 action_kind(Action) when is_tuple(Action), tuple_size(Action) > 0, is_atom(element(1, Action)) ->
     element(1, Action);
 action_kind(_) -> other.

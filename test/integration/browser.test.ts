@@ -27,6 +27,8 @@ const CAROL_PW = 'Car0l-browser-pw';
 const ADMIN_PW = 'adm1n-browser-pw';
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 const PAGE_TIMEOUT_MS = 15_000;
+/** An origin listed for the original protocol only (requests with its headers are sent by this file, not by a page). */
+const LEGACY_ORIGIN = 'http://legacy.example:8080';
 
 /** A static web server on a free loopback port: the pages of one origin (two, by the name used). */
 class PageServer {
@@ -156,7 +158,7 @@ describe('browsers: forged requests refused, CORS for listed origins (headless C
     await other.start();
     sb = await startSandbox('browser', {
       users: [['alice', ALICE_PW], ['bob', BOB_PW], ['carol', CAROL_PW], ['admin', ADMIN_PW]],
-      modRest: { api_allowed_origins: [`http://127.0.0.1:${listed.port}`] },
+      modRest: { api_allowed_origins: [`http://127.0.0.1:${listed.port}`], allowed_origins: [LEGACY_ORIGIN] },
       config: {
         oauth_access: 'all',
         acl: { admin: { user: ['admin@localhost'] } },
@@ -218,6 +220,41 @@ describe('browsers: forged requests refused, CORS for listed origins (headless C
       expect(answer.status).to.equal(403);
       expect(answer.text).to.include(CATALOGUE.ORIGIN_NOT_ALLOWED.body);
       await expectNotDelivered(bob, (s) => s.toString().includes(text), xmppSentinel(carol, bob));
+    });
+  });
+
+  describe('the original protocol from browsers', function () {
+    const stanza = (text: string) => `<message from="localhost" to="bob@localhost" type="chat"><body>${text}</body></message>`;
+    const fromPage = (origin: string) => ({ Origin: origin, 'Sec-Fetch-Site': 'cross-site', 'Sec-Fetch-Mode': 'cors' });
+
+    it('admits the pages of an origin allowed_origins lists, with CORS headers: delivered', async function () {
+      const text = unique('legacy-listed');
+      const reply = await post(sb!, stanza(text), { headers: fromPage(LEGACY_ORIGIN) });
+      expect([reply.status, reply.body]).to.deep.equal([200, 'Ok']);
+      expect(reply.headers['access-control-allow-origin']).to.equal(LEGACY_ORIGIN);
+      await bob.waitForBody(text);
+    });
+
+    it('refuses an origin listed for the API only, and Origin: null (sandboxed frames, files): nothing delivered', async function () {
+      const text = unique('legacy-unlisted');
+      for (const origin of [`http://127.0.0.1:${listed.port}`, 'null']) {
+        const reply = await post(sb!, stanza(text), { headers: fromPage(origin) });
+        expect([reply.status, reply.body], origin).to.deep.equal([403, CATALOGUE.LEGACY_ORIGIN_NOT_ALLOWED.body]);
+      }
+      // A browser without Sec-Fetch-Site: its Origin, compared with the request's own.
+      const older = await post(sb!, stanza(text), { headers: { Origin: 'http://evil.example' } });
+      expect([older.status, older.body]).to.deep.equal([403, CATALOGUE.LEGACY_ORIGIN_NOT_ALLOWED.body]);
+      await expectNotDelivered(bob, (s) => s.toString().includes(text), xmppSentinel(carol, bob));
+    });
+
+    it("admits a page of the server's own origin (Sec-Fetch-Site: same-origin, or its own Origin)", async function () {
+      const own = new URL(sb!.restUrl).origin;
+      for (const headers of [{ Origin: own, 'Sec-Fetch-Site': 'same-origin' }, { Origin: own }] as Array<Record<string, string>>) {
+        const text = unique('legacy-own');
+        const reply = await post(sb!, stanza(text), { headers, host: new URL(sb!.restUrl).host });
+        expect([reply.status, reply.body], JSON.stringify(headers)).to.deep.equal([200, 'Ok']);
+        await bob.waitForBody(text);
+      }
     });
   });
 
