@@ -2,6 +2,8 @@
 // The request pipeline: one HTTP request in, one Action out. Checks run in a fixed order and return
 // early; nothing here throws: every failure becomes an answer, through errors.toAnswer for the
 // original protocol and render.renderError (as Accept asks) for the authenticated API.
+//   both, first: a browser's request for a page of another origin (browser.ts): refused unless its
+//     origin is listed for that protocol; a listed one's answer carries CORS headers (with_headers)
 //   original: (a) POST /rest -> (b) peer IP (allowed_ips) -> (c) classify (stanza or command)
 //     -> (d) stanza: parse, stanza type, from (present, allowed sender), destination -> route
 //     -> (e) command: split, --auth -> command
