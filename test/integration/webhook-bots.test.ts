@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The README's echo bots (```python webhook-bot, ```javascript webhook-bot), each run as the
-// README shows it (python3, node) as the HTTP service of a webhook configured as the README's
+// The echo bots of docs/webhooks.md (```python webhook-bot, ```javascript webhook-bot), each run as the
+// page shows it (python3, node) as the HTTP service of a webhook configured as the page's
 // first entry, against a real ejabberd and a real XMPP client: a message in, its echo out.
 import { xml } from '@xmpp/client';
 import { expect } from 'chai';
@@ -10,11 +10,11 @@ import path from 'node:path';
 import { freePort, ROOT, type Sandbox } from '../../scripts/sandbox.js';
 import { bodyOf, startSandbox, stopSandbox, suiteFailed, unique, XmppUser } from './support.js';
 
-const README = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+const README = readFileSync(path.join(ROOT, 'docs', 'webhooks.md'), 'utf8');
 const BOTS = [...README.matchAll(/```(python|javascript) webhook-bot\n([\s\S]*?)```/g)].map(([, language, code]) => ({ language: language!, code: code! }));
 const README_BOT_PORT = '8080';
 
-describe('the README echo bots, run as webhook services (python3 and node)', function () {
+describe('the echo bots of docs/webhooks.md, run as webhook services (python3 and node)', function () {
   let sb: Sandbox | undefined;
   let alice: XmppUser;
   const ports: number[] = [];
@@ -22,7 +22,7 @@ describe('the README echo bots, run as webhook services (python3 and node)', fun
   before(async function () {
     this.timeout(60_000);
     for (const _ of BOTS) ports.push(await freePort());
-    // The README's first entry, once per bot: each on its own subdomain and port.
+    // The first entry of docs/webhooks.md, once per bot: each on its own subdomain and port.
     const webhooks = BOTS.map((bot, i) => ({ url: `http://127.0.0.1:${ports[i]}/`, domain: `${bot.language}.@HOST@`, format: 'json', secret: 'change-me' }));
     expect(README).to.include('domain: "echo.@HOST@"').and.include('format: json').and.include('secret: "change-me"');
     sb = await startSandbox('webhook-bots', { users: [['alice', 'alice-pw']], modRest: { webhooks } });
@@ -51,6 +51,7 @@ describe('the README echo bots, run as webhook services (python3 and node)', fun
         await alice.send(xml('message', { to: `anyone@${bot.language}.localhost`, type: 'chat' }, xml('body', {}, text)));
         const reply = await alice.waitFor((s) => bodyOf(s) === `echo: ${text}`);
         expect(reply.attrs.from).to.equal(`anyone@${bot.language}.localhost`);
+        expect(reply.attrs.type, 'a chat gets a chat reply').to.equal('chat');
       } catch (err) {
         throw new Error(`${String(err)}; the bot said: ${stderr}`);
       } finally {
