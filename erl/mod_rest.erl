@@ -90,7 +90,9 @@ worker_policy(Opts) ->
                          end,
       max_xml_depth => mod_rest_opt:max_xml_depth(Opts),
       max_xml_elements => mod_rest_opt:max_xml_elements(Opts),
-      max_command_args => mod_rest_opt:max_command_args(Opts)}.
+      max_command_args => mod_rest_opt:max_command_args(Opts),
+      allowed_origins => mod_rest_opt:allowed_origins(Opts),
+      api_allowed_origins => mod_rest_opt:api_allowed_origins(Opts)}.
 
 all_to_empty(all) -> [];
 all_to_empty(List) -> List.
@@ -145,9 +147,11 @@ handle(LocalPath, #request{method = Method, data = Data, ip = {IP, _}} = Request
             mod_rest_metrics:refused(rate_limited),
             retry_later(429, <<"Error: too many requests from this address; try again later.">>);
         {ok, true} ->
+            Credentials = mod_rest_api:credentials(Request#request.auth, Request#request.headers),
             Context = #{host => Host, ip => IP, opts => Opts,
-                        credentials => mod_rest_api:credentials(Request#request.auth, Request#request.headers),
+                        credentials => Credentials,
                         headers => Request#request.headers,
+                        browser => mod_rest_browser:request_fields(Request, Credentials),
                         %% ejabberd_http's decoded query string (a key without a value is
                         %% nokey), a GET's only: for a POST it also holds the url-decoded
                         %% body, up to max_body_size, which nothing here needs.
@@ -227,7 +231,8 @@ forward_now(LocalPath, Method, Data, #{host := Host, ip := IP, opts := Opts, cre
                  ip => list_to_binary(inet:ntoa(IP)), host => Host},
     %% The media types tell the API's requests from the original protocol's (and choose the
     %% answer's format); credentials make a request the API's whatever its shape.
-    Request1 = maps:merge(Request0, mod_rest_api:negotiation(Headers)),
+    Request1 = maps:merge(maps:merge(Request0, mod_rest_api:negotiation(Headers)),
+                          maps:get(browser, Context)),
     Request2 = case Credentials of
                    none -> Request1;
                    _ -> Request1#{api => true}
@@ -248,6 +253,7 @@ forward_now(LocalPath, Method, Data, #{host := Host, ip := IP, opts := Opts, cre
             {nothing_done, port_error_answer(Why)}
     end.
 
+action_kind({with_headers, _, Action}) -> action_kind(Action);   % CORS headers: counted as what they wrap
 action_kind(Action) when is_tuple(Action), tuple_size(Action) > 0, is_atom(element(1, Action)) ->
     element(1, Action);
 action_kind(_) -> other.
@@ -307,6 +313,10 @@ carry_out({command, Name, Args, Auth}, #{host := Host, ip := IP, opts := Opts, c
         {{429, Body}, _} -> retry_later(429, Body, 60);
         {{Status, Body}, _} -> answer(Status, Body)
     end;
+carry_out({with_headers, Extra, Action}, Context) when is_list(Extra) ->
+    %% CORS for a listed origin (src/rest/browser.ts): whatever Action's answer is, plus these.
+    {Status, Reason, Headers, Body} = carry_out(Action, Context),
+    {Status, Reason, Headers ++ [{Name, Value} || {Name, Value} <- Extra, is_binary(Name), is_binary(Value)], Body};
 carry_out({answer, Status, Body}, _Context)
   when is_integer(Status), Status >= 200, Status =< 599, is_binary(Body) ->
     answer(Status, Body).
@@ -357,6 +367,7 @@ retry_later(Status, Body, Seconds) ->
 
 reason_phrase(200) -> <<"OK">>;
 reason_phrase(202) -> <<"Accepted">>;
+reason_phrase(204) -> <<"No Content">>;
 reason_phrase(400) -> <<"Bad Request">>;
 reason_phrase(401) -> <<"Unauthorized">>;
 reason_phrase(403) -> <<"Forbidden">>;
@@ -386,6 +397,10 @@ mod_opt_type(allowed_destinations) ->
     econf:either(econf:enum([all]), econf:list(econf:jid()));
 mod_opt_type(api_allowed_ips) ->
     econf:either(econf:enum([all]), econf:list(econf:ip_mask()));
+mod_opt_type(allowed_origins) ->
+    mod_rest_browser:origins_opt_type();
+mod_opt_type(api_allowed_origins) ->
+    mod_rest_browser:origins_opt_type();
 mod_opt_type(api_access) ->
     econf:acl();
 mod_opt_type(iq_timeout) ->
@@ -440,8 +455,11 @@ mod_opt_type(worker_executable) ->
 mod_options(Host) ->
     [{allowed_ips, [{{127, 0, 0, 1}, 32}, {{0, 0, 0, 0, 0, 0, 0, 1}, 128}]},
      {allowed_destinations, all},
+     %% No web page of another origin may use either protocol until an operator lists it.
+     {allowed_origins, []},
      %% The authenticated API: loopback too, until an operator opens it.
      {api_allowed_ips, [{{127, 0, 0, 1}, 32}, {{0, 0, 0, 0, 0, 0, 0, 1}, 128}]},
+     {api_allowed_origins, []},
      {api_access, all},
      {iq_timeout, timer:seconds(30)},
      {iq_max_timeout, timer:seconds(300)},
@@ -482,6 +500,13 @@ mod_doc() ->
               desc => <<"Peers allowed to use the handler; IPv4-mapped IPv6 peers match "
                         "IPv4 entries. Others get 406. Default: loopback only "
                         "(127.0.0.1 and ::1).">>}},
+           {allowed_origins,
+            #{value => "all | [Origin]",
+              desc => <<"Web pages allowed to use the original protocol (POST /rest without "
+                        "credentials) from a browser, as scheme://host[:port]; a request a "
+                        "page of any other origin makes a browser send is refused 403, "
+                        "nothing done. Clients that are not browsers send no Origin and are "
+                        "unaffected. Default: [] (none).">>}},
            {allowed_destinations,
             #{value => "all | [JID]",
               desc => <<"Stanzas may only be sent to these JIDs, compared normalised; a bare "
@@ -493,6 +518,16 @@ mod_doc() ->
               desc => <<"Peers allowed to use the authenticated API (requests with an "
                         "Authorization header), apart from allowed_ips: opening one opens "
                         "nothing of the other. Default: loopback only.">>}},
+           {api_allowed_origins,
+            #{value => "all | [Origin]",
+              desc => <<"Web pages allowed to call the authenticated API from a browser "
+                        "(CORS), as scheme://host[:port], e.g. https://desk.example.com. "
+                        "Their OPTIONS preflights are answered and their answers carry "
+                        "Access-Control-Allow-Origin; they must authenticate with a Bearer "
+                        "token (Basic is refused 403). Requests from the pages of any other "
+                        "origin are refused 403, nothing done (cross-site request forgery). "
+                        "'all' lets every web page call the API with the tokens it holds. "
+                        "Default: [] (none).">>}},
            {api_access,
             #{value => "AccessName",
               desc => <<"The access rule an authenticated account must match to use the API "

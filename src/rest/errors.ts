@@ -21,6 +21,10 @@ export type RestErrorCode =
   | 'TOO_MANY_ARGUMENTS'
   | 'BAD_JSON'
   | 'BAD_JSON_STANZA'
+  // Browsers (browser.ts): a page of another origin, not listed.
+  | 'LEGACY_ORIGIN_NOT_ALLOWED'
+  | 'ORIGIN_NOT_ALLOWED'
+  | 'BROWSER_BASIC'
   // The authenticated API's own (rendered as its caller's Accept asks: text, JSON or XML).
   | 'NO_CREDENTIALS'
   | 'UNSUPPORTED_MEDIA_TYPE'
@@ -89,6 +93,22 @@ export const CATALOGUE: Readonly<Record<RestErrorCode, CatalogueEntry>> = Object
   // The authenticated API's JSON and form bodies (Prosody's mapping).
   BAD_JSON: { status: 400, body: 'Error: the JSON body does not parse.', condition: 'not-well-formed' },
   BAD_JSON_STANZA: { status: 422, body: 'Error: the JSON body is not a stanza Prosody\'s mapping knows.' },
+  // Cross-site request forgery (browser.ts): nothing a page of another origin makes a browser send is done.
+  LEGACY_ORIGIN_NOT_ALLOWED: {
+    status: 403,
+    body: "Error: a web page of another origin may not use this protocol; its origin is not in allowed_origins.",
+  },
+  ORIGIN_NOT_ALLOWED: {
+    status: 403,
+    body: "Error: a web page of another origin may not call the API; its origin is not in api_allowed_origins.",
+    condition: 'forbidden',
+  },
+  // A browser adds the Basic credentials it once prompted for by itself: from a page, only a token the app holds.
+  BROWSER_BASIC: {
+    status: 403,
+    body: 'Error: a web page of another origin must authenticate with a Bearer token, not Basic credentials.',
+    condition: 'forbidden',
+  },
   NO_CREDENTIALS: {
     status: 401,
     body: 'Error: credentials are required: HTTP Basic (an account and its password) or Bearer (an OAuth token).',

@@ -7,6 +7,7 @@
 // checked against the Erlang source by test/unit/openapi.test.ts.
 import { GET_QUERIES } from './api-paths.js';
 import { CATALOGUE, conditionOf, type RestErrorCode } from './errors.js';
+import { CORS_EXPOSED_HEADERS, CORS_MAX_AGE_SECONDS, CORS_METHODS, CORS_REQUEST_HEADERS } from './browser.js';
 import { FIELDS } from './jsonmap-fields.js';
 import { FORM, JSON_TYPE, MEDIA_TYPE, TEXT, XMPP_XML } from './negotiate.js';
 import type { Action } from './types.js';
@@ -91,7 +92,7 @@ const COMMAND_ANSWERS: readonly Answer[] = [
 ];
 
 // --- answers: one line each, merged per status into response objects ---
-type Header = 'WWW-Authenticate' | 'Retry-After' | 'Allow' | 'X-Stanza-Id' | 'Idempotent-Replayed';
+type Header = 'WWW-Authenticate' | 'Retry-After' | 'Allow' | 'X-Stanza-Id' | 'Idempotent-Replayed' | 'Access-Control-Allow-Origin' | 'Access-Control-Allow-Methods' | 'Access-Control-Allow-Headers' | 'Access-Control-Max-Age';
 /** The body formats an answer may come in. */
 type Body = 'text' | 'error' | 'stanza' | 'sent' | 'openapi' | 'html' | 'metrics';
 interface Answer {
@@ -182,12 +183,12 @@ function opsPath(id: string, summary: string, answers: readonly Answer[]): PathI
 // --- which catalogue entries each request can meet, by the order of the checks (pipeline.ts) ---
 const LEGACY_POST: readonly RestErrorCode[] = [
   'REJECTED', 'NO_FROM', 'SENDER_NOT_ALLOWED', 'BAD_UTF8_COMMAND', 'JSON_WITHOUT_TYPE', 'EMPTY_COMMAND', 'BAD_AUTH_SYNTAX',
-  'TOO_MANY_ELEMENTS', 'TOO_MANY_ARGUMENTS', 'NOT_CONFIGURED', 'INTERNAL',
+  'TOO_MANY_ELEMENTS', 'TOO_MANY_ARGUMENTS', 'NOT_CONFIGURED', 'INTERNAL', 'LEGACY_ORIGIN_NOT_ALLOWED',
 ];
 const LEGACY_OTHER: readonly RestErrorCode[] = ['NOT_POST', 'NOT_CONFIGURED', 'INTERNAL'];
 /** Every API request with credentials: the peer, then (in the VM) the account. */
 const API_ACCOUNT: readonly RestErrorCode[] = [
-  'NO_CREDENTIALS', 'IP_NOT_ALLOWED', 'INVALID_CREDENTIALS', 'API_ACCESS_DENIED', 'C2S_ACCESS_DENIED', 'AUTH_RATE_LIMITED', 'INTERNAL',
+  'ORIGIN_NOT_ALLOWED', 'BROWSER_BASIC', 'NO_CREDENTIALS', 'IP_NOT_ALLOWED', 'INVALID_CREDENTIALS', 'API_ACCESS_DENIED', 'C2S_ACCESS_DENIED', 'AUTH_RATE_LIMITED', 'INTERNAL',
 ];
 /** A stanza on its way: the worker's checks, then the VM's codec, sender and hooks. */
 const API_STANZA: readonly RestErrorCode[] = [
@@ -326,8 +327,29 @@ function otherResponses(): Record<string, ResponseObject> {
   return out;
 }
 
+/** OPTIONS from a browser: the CORS preflight of a page of another origin (browser.ts). */
+function preflight(id: string): OperationObject {
+  return operation(`options_${id}`, ['cors'], 'CORS preflight: answered for the origins api_allowed_origins lists (and allowed_origins at /rest)', [], [
+    {
+      status: 204,
+      body: 'text',
+      words: `The origin is listed: it may send ${CORS_METHODS.join(' and ')} with the headers ${CORS_REQUEST_HEADERS.join(', ')}, for ${CORS_MAX_AGE_SECONDS} s.`,
+      headers: ['Access-Control-Allow-Origin', 'Access-Control-Allow-Methods', 'Access-Control-Allow-Headers', 'Access-Control-Max-Age'],
+    },
+    ...api(['ORIGIN_NOT_ALLOWED']),
+    ...legacy(LEGACY_OTHER),
+    ...api(API_UNKNOWN),
+  ], {
+    parameters: [
+      { name: 'Origin', in: 'header', required: true, description: 'The page\'s origin, as the browser sends it.', schema: { type: 'string' } },
+      { name: 'Access-Control-Request-Method', in: 'header', required: true, description: 'The method of the request to come.', schema: { type: 'string' } },
+    ],
+  });
+}
+
 /** Any method a path does not have: the original's answer without credentials, 404 with them. */
 function otherMethods(item: PathItem, id: string): PathItem {
+  item.options ??= preflight(id);
   const shared = Object.keys(otherResponses()).map((name): [string, Ref] => [name.slice('other'.length), { $ref: `#/components/responses/${name}` }]);
   for (const method of METHODS) {
     item[method] ??= {
@@ -615,6 +637,12 @@ export function describeApi(): OpenApiDocument {
       description:
         'The original mod_rest protocol (POST /rest with a stanza or a command line, plain-text answers, no credentials) and the ' +
         "authenticated API, compatible with Prosody's mod_rest (HTTP Basic; XML, JSON or form bodies; answers as Accept asks). " +
+        'Browsers: a request a web page of another origin makes a browser send (Sec-Fetch-Site cross-site or same-site, or an ' +
+        "Origin other than the request's own) is refused 403 and nothing is done, unless the vhost lists that origin: " +
+        'api_allowed_origins for the API, allowed_origins for the original protocol. A listed origin gets CORS: its OPTIONS ' +
+        `preflights are answered 204, its answers carry Access-Control-Allow-Origin (the origin itself), Vary: Origin and ` +
+        `Access-Control-Expose-Headers: ${CORS_EXPOSED_HEADERS.join(', ')}; never Access-Control-Allow-Credentials. It must send a ` +
+        'Bearer token: Basic credentials from a page are refused 403 (a browser adds those it once prompted for by itself). ' +
         'Every operation may also get the answers ejabberd\'s mod_rest gives on its own (limits, the worker unavailable), in plain text.',
       license: { name: 'GPL-2.0-or-later', identifier: 'GPL-2.0-or-later' },
     },
@@ -624,6 +652,7 @@ export function describeApi(): OpenApiDocument {
       { name: 'api', description: "The authenticated API (Prosody's mod_rest)." },
       { name: 'meta', description: 'This description.' },
       { name: 'ops', description: 'For operators: metrics and a health check, answered by ejabberd itself.' },
+      { name: 'cors', description: 'CORS preflights of browser apps on the origins a vhost lists.' },
       { name: 'other', description: 'Any other method or path: not an operation, but answered all the same.' },
     ],
     paths: paths(),
@@ -644,6 +673,10 @@ export function describeApi(): OpenApiDocument {
         Allow: { description: 'The methods the path answers (RFC 9110 §10.2.1).', schema: { type: 'string' } },
         'X-Stanza-Id': { description: "The id of the stanza sent (its own, or the one mod_rest gave it before routing).", schema: { type: 'string' } },
         'Idempotent-Replayed': { description: 'true: the kept answer to an earlier request with the same Idempotency-Key; nothing was done again.', schema: { const: 'true' } },
+        'Access-Control-Allow-Origin': { description: 'The listed origin of the request (Fetch standard, CORS protocol); with Vary: Origin.', schema: { type: 'string' } },
+        'Access-Control-Allow-Methods': { description: `${CORS_METHODS.join(', ')}.`, schema: { type: 'string' } },
+        'Access-Control-Allow-Headers': { description: `${CORS_REQUEST_HEADERS.join(', ')}.`, schema: { type: 'string' } },
+        'Access-Control-Max-Age': { description: 'Seconds a browser may keep the preflight\'s answer.', schema: { type: 'integer' } },
       },
       securitySchemes: {
         basic: { type: 'http', scheme: 'basic', description: 'A local account, `user` (of the vhost) or `user@vhost`, and its password.' },
