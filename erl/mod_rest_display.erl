@@ -124,15 +124,12 @@ duration(Ms) -> <<(integer_to_binary(Ms))/binary, " ms">>.
 %% replaced by ***; the scheme, host, port, short segments, query names and {placeholders} kept.
 -spec mask_url(binary()) -> binary().
 mask_url(Url) ->
-    case re:run(Url, <<"^([a-zA-Z][a-zA-Z0-9+.-]*://)(?:[^/?#@]*@)?([^/?#]*)([^?#]*)(\\?[^#]*)?(#.*)?$">>,
+    case re:run(Url, <<"^([a-zA-Z][a-zA-Z0-9+.-]*://)([^/?#@]*@)?([^/?#]*)([^?#]*)(\\?[^#]*)?(#.*)?$">>,
                 [{capture, all_but_first, binary}]) of
-        {match, [Scheme, Authority | Rest]} ->
-            UserInfo = case binary:match(Url, <<"@">>) of
-                           {P, _} when P < byte_size(Scheme) + byte_size(Authority) + 1 -> [?MASK, $@];
-                           _ -> []
-                       end,
-            [Path, Query, Fragment] = Rest ++ lists:duplicate(3 - length(Rest), <<>>),
-            iolist_to_binary([Scheme, UserInfo, Authority, mask_path(Path), mask_query(Query),
+        {match, [Scheme | Rest]} ->
+            [UserInfo, Authority, Path, Query, Fragment] = Rest ++ lists:duplicate(5 - length(Rest), <<>>),
+            iolist_to_binary([Scheme, case UserInfo of <<>> -> []; _ -> [?MASK, $@] end,
+                              Authority, mask_path(Path), mask_query(Query),
                               case Fragment of <<>> -> []; _ -> [$#, ?MASK] end]);
         nomatch -> <<"(not shown: not a URL)">>
     end.

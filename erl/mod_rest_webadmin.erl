@@ -103,7 +103,7 @@ latency() ->
 %% This vhost's webhooks: where they post (masked), what they serve, their health and counts.
 webhooks(Host) ->
     Now = erlang:system_time(second),
-    Rows = [[maps:get(url, W), maps:get(serves, W), health(W, Now)]
+    Rows = [[mod_rest_display:mask_url(maps:get(url, W)), maps:get(serves, W), health(W, Now)]
             ++ [integer_to_binary(maps:get(K, W, 0)) || K <- [sent, failed, retried, dropped]]
             ++ [iolist_to_binary([integer_to_binary(maps:get(held, W, 0)), " of ",
                                   integer_to_binary(maps:get(queue_size, W, 0))]),

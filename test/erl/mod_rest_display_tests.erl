@@ -37,6 +37,7 @@ secrets_are_hidden_test() ->
     ?assertNotEqual(nomatch, binary:match(Shown, <<"secret: (set, hidden)">>)),
     ?assertNotEqual(nomatch, binary:match(Shown, <<"timeout: 10 seconds">>)),
     ?assertNotEqual(nomatch, binary:match(Shown, <<"retry_delay: 1 second">>)),
+    ?assertEqual(<<"http://***@h/x">>, mod_rest_display:mask_url(<<"http://a-user:a-long-password@h/x">>)),
     ?assertEqual(<<"http://localhost:8080/bot">>, mod_rest_display:mask_url(<<"http://localhost:8080/bot">>)),
     ?assertEqual(<<"(set, hidden)">>, mod_rest_display:option(client_secret, <<"x">>)),
     ?assertEqual(<<"none">>, mod_rest_display:option(secret, none)).
