@@ -112,8 +112,8 @@ webhooks(Host) ->
     [el(<<"h2">>, [text(<<"Webhooks of ", Host/binary>>)]),
      case Rows of
          [] -> el(<<"p">>, [text(<<"None configured (option webhooks).">>)]);
-         _ -> table([<<"URL (no query, no user info)">>, <<"serves">>, <<"health">>, <<"sent">>,
-                     <<"failed">>, <<"retried">>, <<"dropped">>, <<"queued">>, <<"calling now">>], Rows)
+         _ -> table([<<"URL (tokens hidden)">>, <<"serves">>, <<"health">>, <<"sent">>,
+                     <<"failed">>, <<"retried">>, <<"dropped">>, <<"queued">>, <<"calling">>], Rows)
      end].
 
 %% A webhook's health, from its latest outcome and its queue.
