@@ -185,15 +185,21 @@ rates(Readings) ->
     [{T1, T2, (N2 - N1) * 1000 / max(1, T2 - T1)}
      || {{T1, N1}, {T2, N2}} <- lists:zip(lists:droplast(Readings), tl(Readings))].
 
-%% A sparkline: each interval of rates/1 as a step, over the last ten minutes up to Now,
-%% scaled to the highest rate. Inline SVG (an #xmlel{}), readable with no script and no style.
+%% A sparkline: each interval of rates/1 as a step, over the last ten minutes up to Now (or
+%% since the first reading, if more recent), scaled to the highest rate. Inline SVG (an #xmlel{}), readable with no script and no style.
 -spec sparkline([{integer(), integer(), float()}], integer()) -> tuple().
 sparkline(Rates, Now) ->
     Peak = lists:max([0.0 | [R || {_, _, R} <- Rates]]),
-    X = fun(T) -> fmt(?SPARK_W * max(0, ?SPARK_SPAN - (Now - T)) / ?SPARK_SPAN) end,
+    %% Ten minutes wide, or as wide as the readings go back (a node that just started): the
+    %% line always spans the box.
+    Span = case Rates of
+               [{First, _, _} | _] -> min(?SPARK_SPAN, max(1, Now - First));
+               [] -> ?SPARK_SPAN
+           end,
+    X = fun(T) -> fmt(?SPARK_W * max(0, Span - (Now - T)) / Span) end,
     Y = fun(R) -> fmt((?SPARK_H - 1) - (?SPARK_H - 2) * R / max(Peak, 1.0e-9)) end,
     Points = lists:append([[[X(T1), $,, Y(R)], [X(T2), $,, Y(R)]]
-                           || {T1, T2, R} <- Rates, Now - T2 < ?SPARK_SPAN]),
+                           || {T1, T2, R} <- Rates, Now - T2 < Span]),
     {xmlel, <<"svg">>,
      [{<<"xmlns">>, <<"http://www.w3.org/2000/svg">>}, {<<"class">>, <<"mod-rest-sparkline">>},
       {<<"width">>, integer_to_binary(?SPARK_W)}, {<<"height">>, integer_to_binary(?SPARK_H)},

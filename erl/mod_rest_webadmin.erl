@@ -74,7 +74,7 @@ traffic() ->
            end,
     [el(<<"h2">>, [text(<<"Traffic">>)]),
      el(<<"p">>, [text(iolist_to_binary(
-                         ["The last ten minutes, in ", integer_to_binary(mod_rest_sampler:interval() div 1000),
+                         ["The last ten minutes (or since mod_rest started), in ", integer_to_binary(mod_rest_sampler:interval() div 1000),
                           "-second steps (the last one in progress); each line is scaled to its own peak."]))]),
      Line(<<"Requests a second">>, requests),
      Line(<<"Errors (5xx answers) a second">>, errors)].

@@ -60,8 +60,12 @@ sparkline_is_a_step_line_of_rates_test() ->
     ?assertEqual([{0, 10000, 10.0}, {10000, 20000, 0.0}], Rates),
     {xmlel, <<"svg">>, _, [_, {xmlel, <<"polyline">>, Attrs, []}]} = mod_rest_display:sparkline(Rates, 20000),
     {_, Points} = lists:keyfind(<<"points">>, 1, Attrs),
-    %% Ten minutes across 300 px: the last 20 seconds are the 10 px at the right; the peak at the top.
-    ?assertEqual(<<"290.0,1.0 295.0,1.0 295.0,39.0 300.0,39.0">>, Points).
+    %% 20 seconds of readings across 300 px; the peak at the top, zero at the bottom.
+    ?assertEqual(<<"0.0,1.0 150.0,1.0 150.0,39.0 300.0,39.0">>, Points),
+    %% Past ten minutes, the oldest readings fall off the left edge.
+    Old = mod_rest_display:rates([{0, 0}, {10000, 100}, {700000, 100}]),
+    {xmlel, <<"svg">>, _, [_, {xmlel, <<"polyline">>, Attrs2, []}]} = mod_rest_display:sparkline(Old, 700000),
+    ?assertEqual({<<"points">>, <<"0.0,39.0 300.0,39.0">>}, lists:keyfind(<<"points">>, 1, Attrs2)).
 
 webhook_health_test() ->
     W = #{held => 0, queue_size => 100},
