@@ -18,6 +18,8 @@ const SECRET = 'hmac-secret-never-shown';
 const QUERY_TOKEN = 'query-token-never-shown';
 const URL_PASSWORD = 'userinfo-password-never-shown';
 const PATH_TOKEN = 'PathTokenNeverShown0123456789';
+/** mod_rest_sampler's interval between two readings. */
+const SAMPLE_INTERVAL_MS = 10_000;
 /** Where the screenshot is left for people to look at (_build is not committed). */
 const SCREENSHOT = path.join(ROOT, '_build', 'screenshots', 'webadmin-rest.png');
 
@@ -54,7 +56,8 @@ describe("the web admin page (ejabberd_web_admin at /admin): what an operator ne
     expect((await post(sb, messageXml('echo@down.localhost', 'localhost/rest', 'hi'))).status).to.equal(200);
     for (let i = 0; i < 50 && calls.length === 0; i++) await sleep(100);
     expect(calls, 'the webhook service was called').to.have.length(1);
-    await sleep(500); // the down one fails at once (connection refused, no retry)
+    // One 10-second reading past the burst, so that the sparklines have a shape: a burst, then quiet.
+    await sleep(SAMPLE_INTERVAL_MS + 500);
   });
 
   after(async function () {
@@ -110,10 +113,13 @@ describe("the web admin page (ejabberd_web_admin at /admin): what an operator ne
     const html = await (await admin()).text();
     const svgs = html.match(/<svg [^>]*class=['"]mod-rest-sparkline['"][^>]*>.*?<\/svg>/g) ?? [];
     expect(svgs).to.have.length(2);
-    const points = /points=['"]([^'"]+)['"]/.exec(svgs[0]!)?.[1] ?? '';
-    expect(points.split(' ').length, 'a step a 10-second interval').to.be.at.least(2);
-    // The request line rose from the bottom of the box: there were requests.
-    expect(Math.min(...points.split(' ').map((p) => Number(p.split(',')[1])))).to.be.below(20);
+    const points = (/points=['"]([^'"]+)['"]/.exec(svgs[0]!)?.[1] ?? '').split(' ').map((p) => p.split(',').map(Number) as [number, number]);
+    expect(points.length, 'a step (two points) a 10-second interval, the burst and what followed').to.be.at.least(4);
+    // The burst at the top of the box, the quiet after it lower: the line has the traffic's shape.
+    const heights = points.map(([, y]) => y);
+    expect(Math.min(...heights)).to.be.below(5);
+    expect(Math.max(...heights)).to.be.above(Math.min(...heights) + 10);
+    expect(points.at(-1)![0], 'the line ends at the right edge: now').to.equal(300);
     expect(html).to.match(/Requests a second: now [0-9.]+\/s, peak [0-9.]+\/s/);
     expect(html).to.match(/Errors \(5xx answers\) a second: now/);
     expect(html.slice(html.indexOf('<h1>mod_rest'))).to.not.match(/<script/i);
