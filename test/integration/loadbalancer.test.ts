@@ -79,6 +79,7 @@ describe('load balancers (docs/examples) in front of a two-node cluster, one nod
   let seq = 0;
 
   before(async function () {
+    this.timeout(300_000); // room to install Debian's haproxy and nginx on a first run
     ensureDebianTool('haproxy');
     ensureDebianTool('nginx');
     await cluster.start();

@@ -132,7 +132,8 @@ describe("the web admin page (ejabberd_web_admin at /admin): what an operator ne
     expect(html).to.match(/<td>down\.localhost<\/td><td>failing: the last call failed \(\d+ s ago\)<\/td><td>0<\/td><td>1<\/td>/);
   });
 
-  it('renders in headless Chromium (a screenshot)', async () => {
+  it('renders in headless Chromium (a screenshot)', async function () {
+    this.timeout(300_000); // room to install Debian's chromium on a first run
     ensureDebianTool('chromium');
     mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
     rmSync(SCREENSHOT, { force: true });
