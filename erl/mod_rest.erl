@@ -39,6 +39,7 @@ start(Host, Opts) ->
             mod_rest_mam:start(),
             mod_rest_ops:register_commands(),
             ok = mod_rest_idempotency:start(),
+            ok = mod_rest_sampler:ensure_started(),
             ok = register_host(Host, Opts),
             mod_rest_webhook:start(Host, mod_rest_opt:webhooks(Opts));
         {error, _} = Err -> Err
@@ -54,6 +55,7 @@ stop(Host) ->
             mod_rest_oauth:unregister_scope(),
             mod_rest_mam:stop(),
             mod_rest_idempotency:stop(),
+            mod_rest_sampler:stop(),
             mod_rest_port:stop();
         _ -> ok
     catch exit:_ -> ok   % the port owner is already gone

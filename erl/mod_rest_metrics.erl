@@ -34,6 +34,8 @@
 -export([declare/5, inc/2, inc/3, set/3]).
 %% Reading
 -export([snapshot/0, prometheus/0, content_type/0, bucket_index/1]).
+%% Reading for people (the web admin page, mod_rest_sampler)
+-export([totals/0, latency/0, bucket_bounds/0, quantile/2]).
 
 -define(KEY, {?MODULE, counters, 1}).
 -define(EXT_NAMES, {?MODULE, ext_names}).
@@ -289,6 +291,53 @@ declared() ->
                   undefined -> false
               end
       end, persistent_term:get(?EXT_NAMES, [])).
+
+%% Node-wide totals since start: every answer, the 5xx ones, and the latency buckets of every
+%% route added together (as in latency/0). mod_rest_sampler keeps these every 10 seconds.
+-spec totals() -> #{requests := non_neg_integer(), errors := non_neg_integer(),
+                    buckets := [non_neg_integer()]}.
+totals() ->
+    Ref = ref(),
+    Get = fun(I) -> counters:get(Ref, I) end,
+    Routes = lists:seq(1, ?N_ROUTES),
+    #{requests => lists:sum([Get(?REQUESTS + (R - 1) * 5 + C - 1) || R <- Routes, C <- lists:seq(1, 5)]),
+      errors => lists:sum([Get(?REQUESTS + (R - 1) * 5 + 4) || R <- Routes]),
+      buckets => [lists:sum([Get(?HIST + (R - 1) * ?HIST_WIDTH + B - 1) || R <- Routes])
+                  || B <- lists:seq(1, ?N_BUCKETS)]}.
+
+%% Per route that had requests: its label, its latency buckets (counts per bucket, not
+%% cumulative; the last one is +Inf), the sum of its latencies in microseconds, its count.
+-spec latency() -> [{binary(), [non_neg_integer()], non_neg_integer(), non_neg_integer()}].
+latency() ->
+    Ref = ref(),
+    Get = fun(I) -> counters:get(Ref, I) end,
+    [{element(R, ?ROUTE_LABELS), [Get(Base + B - 1) || B <- lists:seq(1, ?N_BUCKETS)],
+      Get(Base + ?N_BUCKETS), Count}
+     || R <- lists:seq(1, ?N_ROUTES),
+        Base <- [?HIST + (R - 1) * ?HIST_WIDTH],
+        Count <- [Get(Base + ?N_BUCKETS + 1)], Count > 0].
+
+%% The buckets' upper bounds in microseconds; the bucket after the last is +Inf.
+-spec bucket_bounds() -> [pos_integer()].
+bucket_bounds() ->
+    tuple_to_list(?BUCKETS).
+
+%% The Q-quantile (0 < Q < 1) of a latency histogram (counts per bucket, as latency/0 gives), in
+%% microseconds, estimated as Prometheus' histogram_quantile() does: linearly within the bucket
+%% where it falls. {above, Bound} when it falls in the +Inf bucket; none for no observations.
+-spec quantile(float(), [non_neg_integer()]) -> {ok, float()} | {above, pos_integer()} | none.
+quantile(Q, Counts) when Q > 0, Q < 1, length(Counts) == ?N_BUCKETS ->
+    case lists:sum(Counts) of
+        0 -> none;
+        Total -> quantile(Q * Total, Counts, 0, 0, bucket_bounds())
+    end.
+
+quantile(_Rank, _Counts, _Below, Lower, []) ->
+    {above, Lower};
+quantile(Rank, [N | _], Below, Lower, [Upper | _]) when Below + N >= Rank, N > 0 ->
+    {ok, Lower + (Upper - Lower) * (Rank - Below) / N};
+quantile(Rank, [N | Counts], Below, _Lower, [Upper | Bounds]) ->
+    quantile(Rank, Counts, Below + N, Upper, Bounds).
 
 -spec content_type() -> binary().
 content_type() ->

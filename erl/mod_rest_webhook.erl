@@ -58,7 +58,9 @@
                 held = 0 :: non_neg_integer(),
                 running = #{} :: #{reference() => #job{}},
                 counters = #{sent => 0, failed => 0, retried => 0, dropped => 0}
-                    :: #{atom() => non_neg_integer()}}).
+                    :: #{atom() => non_neg_integer()},
+                %% The latest outcome and when (Unix seconds): the web admin page's health.
+                last = none :: none | {atom(), integer()}}).
 
 %%%===================================================================
 %%% API
@@ -93,8 +95,9 @@ stop(Host) ->
                   end, Ids),
     del_hooks(Host).
 
-%% Each webhook's counters (sent, failed, retried, dropped) and its current load.
--spec counters(binary()) -> [#{atom() => binary() | non_neg_integer()}].
+%% Each webhook's counters (sent, failed, retried, dropped), its current load (held of
+%% queue_size, running) and its latest outcome (last: none | {Event, UnixSeconds}).
+-spec counters(binary()) -> [#{atom() => term()}].
 counters(Host) ->
     Pids = [P || {{?MODULE, H, _}, P, _, _} <- supervisor:which_children(ejabberd_gen_mod_sup),
                  H == Host, is_pid(P)],
@@ -222,8 +225,10 @@ init({{Host, N}, Hook}) ->
     ?INFO_MSG("mod_rest: webhook ~ts serves ~ts", [safe_url(Hook), sources(Hook)]),
     {ok, #state{host = Host, n = N, hook = Hook, name = safe_url(Hook)}}.
 
-handle_call(counters, _From, #state{counters = C, held = Held, running = R, name = Name, hook = Hook} = State) ->
-    {reply, C#{url => Name, serves => sources(Hook), held => Held, running => maps:size(R)}, State};
+handle_call(counters, _From, #state{counters = C, held = Held, running = R, name = Name, hook = Hook,
+                                   last = Last} = State) ->
+    {reply, C#{url => Name, serves => sources(Hook), held => Held, running => maps:size(R),
+               queue_size => maps:get(queue_size, Hook), last => Last}, State};
 handle_call(_Request, _From, State) ->
     {reply, {error, badarg}, State}.
 
@@ -463,7 +468,8 @@ reply_stanza(_Orig, _) ->
 %%%===================================================================
 count(Name, #state{counters = C} = State) ->
     mod_rest_metrics:inc(?EVENTS_METRIC, Name),
-    State#state{counters = maps:update_with(Name, fun(N) -> N + 1 end, C)}.
+    State#state{counters = maps:update_with(Name, fun(N) -> N + 1 end, C),
+                last = {Name, erlang:system_time(second)}}.
 
 %% The accounts webhooks take, read by hooks on every packet: a persistent term (free to read,
 %% written only when a webhook starts or stops).

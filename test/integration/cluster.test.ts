@@ -9,75 +9,25 @@
 // cluster-wide (a retry on the other node is replayed or 409, a dead node's claim is taken over).
 // Bounded: about a minute.
 import { expect } from 'chai';
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { xml } from '@xmpp/client';
-import { freePort, Sandbox, target } from '../../scripts/sandbox';
+import { target, type Sandbox } from '../../scripts/sandbox';
+import { CLUSTER_TIMEOUT_MS, TestCluster, until } from './cluster-support';
 import { rawPost, writeAndCut } from './raw-http';
 import { bodyOf, messageXml, post, sleep, unique, XmppUser, type Reply } from './support';
 
 const USERS: Array<[string, string]> = [['admin', 'admin-pw'], ['alice', 'alice-pw'], ['bob', 'bob-pw']];
-/** How long a join or a restart may take before the suite gives up. */
-const CLUSTER_TIMEOUT_MS = 40_000;
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}@localhost:${password}`).toString('base64')}`;
 
-async function until(what: string, check: () => Promise<boolean>, ms = CLUSTER_TIMEOUT_MS): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch {
-      // not yet (a node restarting answers nothing)
-    }
-    if (Date.now() >= end) throw new Error(`${what}: not within ${ms} ms`);
-    await sleep(200);
-  }
-}
-
 describe('a two-node cluster', function () {
   this.timeout(CLUSTER_TIMEOUT_MS * 2);
-  const run = `${process.pid}_${Math.random().toString(36).slice(2, 6)}`;
-  const cookie = `cluster-${Math.random().toString(36).slice(2)}`;
-  const names = { a: `mod_rest_a_${run}@localhost`, b: `mod_rest_b_${run}@localhost` };
-  const dirs: string[] = [];
-  let epmd: ChildProcess | undefined;
-  let epmdPort = 0;
+  const cluster = new TestCluster({ users: USERS });
+  const names = { a: cluster.nodeName('a'), b: cluster.nodeName('b') };
   let a: Sandbox;
   let b: Sandbox;
   const clients: XmppUser[] = [];
-
-  /** A node of the cluster: the same config as the other, but its own ports and directory. */
-  async function node(name: string, dir?: string): Promise<Sandbox> {
-    const reuse = dir !== undefined;
-    const d = dir ?? mkdtempSync(path.join(os.tmpdir(), 'mod_rest-it-cluster-'));
-    if (!reuse) dirs.push(d);
-    const prev = reuse ? [a, b].find((s) => s?.options.dir === d) : undefined;
-    const sb = new Sandbox({
-      dir: d,
-      c2sPort: prev?.options.c2sPort ?? (await freePort()),
-      httpPort: prev?.options.httpPort ?? (await freePort()),
-      users: USERS,
-      cluster: { epmdPort, nodeName: name, cookie },
-      reuseDir: reuse,
-    });
-    await sb.start();
-    return sb;
-  }
-
-  /** Joins `joiner` to `to`'s cluster (join_cluster; from 24.06 it acts a second later) and waits until it serves again. */
-  async function join(joiner: Sandbox, to: Sandbox): Promise<void> {
-    const out = await joiner.rpc(`ejabberd_admin:join_cluster(<<"${to.nodeName}">>).`);
-    expect(out, 'join_cluster').to.match(/^\{ok, ?(ok|\{ok,)/);
-    await until('both nodes list each other', async () => {
-      const [x, y] = await Promise.all([to.rpc('lists:sort(ejabberd_cluster:get_nodes()).'), joiner.rpc('lists:sort(ejabberd_cluster:get_nodes()).')]);
-      return x.includes(joiner.nodeName) && y.includes(to.nodeName);
-    });
-    await joiner.waitUntilServing(CLUSTER_TIMEOUT_MS);
-    await until('the joined node has the accounts', async () => (await joiner.rpc('ejabberd_auth:user_exists(<<"alice">>, <<"localhost">>).')) === '{ok, true}');
-  }
+  const node = (name: string, previous?: Sandbox) => cluster.node(name, previous);
+  const join = (joiner: Sandbox, to: Sandbox) => cluster.join(joiner, to);
 
   async function login(sb: Sandbox, user: string, resource = 'test'): Promise<XmppUser> {
     const password = USERS.find(([u]) => u === user)![1];
@@ -105,18 +55,13 @@ describe('a two-node cluster', function () {
     Number((await sb.rpc('[{port, P, _}] = ets:lookup(mod_rest_port, port), {os_pid, O} = erlang:port_info(P, os_pid), O.')).replace(/^\{ok, (\d+)\}$/, '$1'));
 
   before(async function () {
-    epmdPort = await freePort();
-    epmd = target.spawn('epmd', ['-port', String(epmdPort), '-address', '127.0.0.1'], { stdio: 'ignore', env: {} });
-    await sleep(200);
+    await cluster.start();
     [a, b] = await Promise.all([node(names.a), node(names.b)]);
   });
 
   after(async function () {
     await Promise.all(clients.map((c) => c.stop()));
-    await Promise.all([a?.stop(), b?.stop()]);
-    epmd?.kill('SIGTERM');
-    const failed = this.test?.parent?.tests.some((t) => t.state === 'failed');
-    if (!failed && !process.env.KEEP_SANDBOXES) for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    await cluster.stop(this.test?.parent?.tests.some((t) => t.state === 'failed') ?? false);
   });
 
   it(`joins with join_cluster (ejabberd ${target.ejabberdVersion}), each node running its own worker`, async () => {
@@ -246,7 +191,7 @@ describe('a two-node cluster', function () {
     expect((await post(a, null, { method: 'GET', path: '/rest/health' })).status).to.equal(200);
     await until("B's worker gone with its node", async () => !killed.workerPids().includes(bWorker), 5_000);
     // Restarted in place, as systemd would: Mnesia finds node A again by itself.
-    b = await node(names.b, killed.options.dir);
+    b = await node(names.b, killed);
     await until('B back in the cluster', async () => (await a.rpc('ejabberd_cluster:get_nodes().')).includes(names.b));
     // A resource of its own: the session of the killed node may still be listed for a moment.
     const alice = await login(b, 'alice', 'restarted');
