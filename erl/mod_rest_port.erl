@@ -36,7 +36,8 @@
 %%%   {webhook, Id, #{url, format => xml|json,    {reply, Id, WebhookAction}  the call's outcome
 %%%                   timeout => Ms,                WebhookAction =
 %%%                   stanza => #xmlel{},             {webhook_done, Status, #xmlel{} | none}
-%%%                   secret => Bin}}                   the service answered (any status);
+%%%                   delivery_id => Bin,               the service answered (any status);
+%%%                   secret => Bin}}
 %%%      POST the stanza to a bot's URL                 its reply stanza when 2xx with a body
 %%%      (mod_rest_webhook); secret optional        | {webhook_failed, Reason, Detail}
 %%%                                                     Reason = unreachable | timeout

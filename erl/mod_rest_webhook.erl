@@ -51,7 +51,9 @@
 -type outcome() :: {ok, none | tuple()} | {down, binary()} | timeout
                  | {refused, pos_integer()} | {bad_answer, binary()}.
 
--record(job, {pkt :: xmpp:stanza(), attempt = 0 :: non_neg_integer()}).
+%% id: the delivery id, the same in every attempt of one call (its Webhook-Id header), so that a
+%% service can drop a call it has already handled (idempotency issue 19).
+-record(job, {pkt :: xmpp:stanza(), id :: binary(), attempt = 0 :: non_neg_integer()}).
 -record(state, {host :: binary(), n :: pos_integer(), hook :: webhook(), name :: binary(),
                 queue = queue:new() :: queue:queue(#job{}),
                 %% Jobs in the queue plus jobs waiting for a retry: at most queue_size.
@@ -289,7 +291,12 @@ accept(Pkt, #state{held = Held, hook = #{queue_size := Max}} = State) when Held 
       Pkt, xmpp:err_resource_constraint(<<"The service's queue is full">>, xmpp:get_lang(Pkt))),
     next(count(dropped, State));
 accept(Pkt, #state{queue = Q, held = Held} = State) ->
-    next(State#state{queue = queue:in(#job{pkt = Pkt}, Q), held = Held + 1}).
+    next(State#state{queue = queue:in(#job{pkt = Pkt, id = delivery_id()}, Q), held = Held + 1}).
+
+%% As the Standard Webhooks' examples: a prefix and 128 random bits, unique without coordination
+%% between the nodes of a cluster.
+delivery_id() ->
+    <<"msg_", (binary:encode_hex(crypto:strong_rand_bytes(16)))/binary>>.
 
 %% Starts queued jobs while there is room.
 next(#state{running = R, hook = #{concurrency := C}} = State) when map_size(R) >= C ->
@@ -304,9 +311,10 @@ next(#state{queue = Q, held = Held, running = R} = State) ->
 
 %% Each call runs in a process of its own, which waits on the worker (mod_rest_port:call/4)
 %% and exits with the result: this process never blocks, and a crash there is one failure.
-launch(#job{pkt = Pkt}, #state{host = Host, hook = Hook}) ->
+launch(#job{pkt = Pkt, id = Id}, #state{host = Host, hook = Hook}) ->
     #{url := Url, format := Format, secret := Secret, timeout := Timeout} = Hook,
-    Request0 = #{url => Url, format => Format, timeout => Timeout, stanza => xmpp:encode(Pkt, ?NS_CLIENT)},
+    Request0 = #{url => Url, format => Format, timeout => Timeout, stanza => xmpp:encode(Pkt, ?NS_CLIENT),
+                 delivery_id => Id},
     Request = maps:merge(Request0, maps:filter(fun(_, V) -> V /= none end,
                                                #{secret => Secret, ca_file => maps:get(ca_file, Hook)})),
     MaxInFlight = mod_rest_opt:max_in_flight(Host),
