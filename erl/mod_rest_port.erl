@@ -199,6 +199,7 @@ init([]) ->
     ets:insert(?TABLE, [{port, undefined, Writer}, {seq, 0}]),
     mod_rest_rate:new(),
     mod_rest_mam:new_table(),
+    mod_rest_webhook_chain:new_table(),
     erlang:send_after(?RATE_SWEEP_INTERVAL, self(), sweep_rate),
     {ok, #state{writer = Writer}}.
 
