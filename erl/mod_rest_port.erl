@@ -200,6 +200,7 @@ init([]) ->
     mod_rest_rate:new(),
     mod_rest_mam:new_table(),
     mod_rest_webhook_chain:new_table(),
+    mod_rest_iq_waits:new_table(),
     erlang:send_after(?RATE_SWEEP_INTERVAL, self(), sweep_rate),
     {ok, #state{writer = Writer}}.
 

@@ -44,7 +44,9 @@ export type RestErrorCode =
   | 'CREDENTIALS_TWICE'
   | 'AUTH_RATE_LIMITED'
   | 'UNEXPECTED_SENDER'
-  | 'IQ_TIMEOUT';
+  | 'IQ_TIMEOUT'
+  | 'IQ_WAITS_ACCOUNT'
+  | 'IQ_WAITS_NODE';
 
 export interface CatalogueEntry {
   readonly status: number;
@@ -52,6 +54,8 @@ export interface CatalogueEntry {
   /** The XMPP condition and error type of its JSON and XML renderings; by status when absent. */
   readonly condition?: string;
   readonly type?: string;
+  /** Seconds for the Retry-After header of a refusal that passes with time. */
+  readonly retryAfter?: number;
 }
 
 export const CATALOGUE: Readonly<Record<RestErrorCode, CatalogueEntry>> = Object.freeze({
@@ -115,16 +119,32 @@ export const CATALOGUE: Readonly<Record<RestErrorCode, CatalogueEntry>> = Object
     body: 'Error: too many failed --auth attempts from this address; try again in a minute.',
     condition: 'policy-violation',
     type: 'wait',
+    retryAfter: 60,
   },
   UNEXPECTED_SENDER: { status: 502, body: 'Error: the iq was answered by an unexpected sender.', condition: 'undefined-condition' },
   IQ_TIMEOUT: { status: 504, body: 'Error: no answer to the iq in time.', condition: 'remote-server-timeout', type: 'wait' },
+  // Each iq holds an HTTP connection and a process until its reply: bounded per account and per node.
+  IQ_WAITS_ACCOUNT: {
+    status: 429,
+    body: 'Error: too many iqs of this account are waiting for their replies (max_iq_waits_per_account); try again later.',
+    condition: 'policy-violation',
+    type: 'wait',
+    retryAfter: 5,
+  },
+  IQ_WAITS_NODE: {
+    status: 503,
+    body: 'Error: too many iqs are waiting for their replies on this node (max_iq_waits); try again later.',
+    condition: 'resource-constraint',
+    type: 'wait',
+    retryAfter: 5,
+  },
 });
 
 /** The codes the stub may ask the worker to render: never one that request data could name. */
 export const VM_CODES: ReadonlySet<RestErrorCode> = new Set<RestErrorCode>([
   'INVALID_CREDENTIALS', 'API_ACCESS_DENIED', 'FROM_NOT_ACCOUNT', 'NOT_A_STANZA', 'INVALID_STANZA', 'NO_TO',
   'IQ_TYPE', 'HOOK_DROPPED', 'CREDENTIALS_TWICE', 'AUTH_RATE_LIMITED', 'UNEXPECTED_SENDER', 'IQ_TIMEOUT',
-  'NOT_OWN_ARCHIVE', 'BEARER_COMMAND',
+  'NOT_OWN_ARCHIVE', 'BEARER_COMMAND', 'IQ_WAITS_ACCOUNT', 'IQ_WAITS_NODE',
 ]);
 
 /** The answer to anything that is not a RestError: a defect in the worker, never the client's fault. */
