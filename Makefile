@@ -70,12 +70,13 @@ dist: $(DIST)/mod_rest.tar.gz ## _build/dist/mod_rest/ (+ .tar.gz): a source pac
 
 # ext_mod compiles src/*.erl with ejabberd's own compiler and headers, then copies ebin, priv
 # and conf into $CONTRIB_MODULES_PATH/mod_rest. module_check wants COPYING and a README:
-# README.txt up to 24.x, README.md from 25.x, so the package has both.
-$(DIST)/mod_rest.tar.gz: $(STAGE)/.built $(wildcard erl/*.erl) README.md COPYING Makefile
+# README.txt up to 24.x, README.md from 25.x, so the package has both, and the docs/ it links to.
+$(DIST)/mod_rest.tar.gz: $(STAGE)/.built $(wildcard erl/*.erl) README.md $(wildcard docs/*.md) COPYING Makefile
 	rm -rf $(DIST) && mkdir -p $(DIST)/mod_rest/src
 	cp erl/*.erl $(DIST)/mod_rest/src/
 	cp -r $(STAGE)/priv $(STAGE)/conf $(STAGE)/mod_rest.spec README.md COPYING $(DIST)/mod_rest/
 	cp README.md $(DIST)/mod_rest/README.txt
+	mkdir -p $(DIST)/mod_rest/docs && cp docs/*.md $(DIST)/mod_rest/docs/
 	rm -rf $(DIST)/mod_rest/priv/node_modules/.bin   # symlinks to dev tools: not needed, and ext_mod copies files only
 	tar -C $(DIST) --owner=0 --group=0 --sort=name -czf $@ mod_rest
 	@echo "$(DIST)/mod_rest and $@: copy mod_rest/ to ~/.ejabberd-modules/sources/, then: ejabberdctl module_install mod_rest"
@@ -84,7 +85,7 @@ uninstall: ## remove it from $CONTRIB_MODULES_PATH
 	rm -rf $(CONTRIB_MODULES_PATH)/mod_rest
 
 # --- the main job: a throwaway ejabberd on loopback with mod_rest, in the foreground ---
-run: build ## run a local ejabberd with mod_rest on 127.0.0.1 (c2s 5222, HTTP 5285); Ctrl-C stops it
+run: build ## run a local ejabberd with mod_rest as the docs use it (HTTP 5285, c2s 5222, node mod_rest@localhost); Ctrl-C stops it
 	npx tsx scripts/sandbox.ts run
 
 # --- tests ---

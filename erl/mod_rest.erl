@@ -470,7 +470,9 @@ mod_doc() ->
            {allowed_destinations,
             #{value => "all | [JID]",
               desc => <<"Stanzas may only be sent to these JIDs, compared normalised; a bare "
-                        "JID also admits its resources. Default: all.">>}},
+                        "JID also admits its resources. An authenticated account is held to "
+                        "its own vhost's list (and stanza types, api_allowed_ips) as well as "
+                        "the Host header's. Default: all.">>}},
            {api_allowed_ips,
             #{value => "all | [IP | IP/Mask]",
               desc => <<"Peers allowed to use the authenticated API (requests with an "
@@ -480,7 +482,9 @@ mod_doc() ->
             #{value => "AccessName",
               desc => <<"The access rule an authenticated account must match to use the API "
                         "(matched on the account's own vhost); others are answered 403. "
-                        "Default: all (any account that authenticates).">>}},
+                        "The api_access of the Host header's vhost and of the account's own "
+                        "must both allow, and so must the 'access' rule of ejabberd's c2s "
+                        "listeners. Default: all (any account that authenticates).">>}},
            {iq_timeout,
             #{value => "timeout()",
               desc => <<"How long an iq sent through the authenticated API waits for its "
@@ -504,7 +508,8 @@ mod_doc() ->
               desc => <<"Who may run commands: a command runs only for '--auth' credentials "
                         "that ejabberd accepts, of an account that an access rule listing that "
                         "command allows, on every vhost involved (the Host header's, the "
-                        "account's, and any the arguments name). Default: "
+                        "account's, and any the arguments name; every vhost when they name "
+                        "none, as for dump or stop). Default: "
                         "[{configure: all}]: ejabberd's admins (the 'configure' rule) run "
                         "every command, nobody else any. [] lets nobody run one. 'open' runs "
                         "every command for every caller allowed_ips admits, with no "
@@ -528,9 +533,13 @@ mod_doc() ->
            {max_auth_failures,
             #{value => "pos_integer()",
               desc => <<"Failed '--auth' attempts (Basic passwords and Bearer tokens "
-                        "counted with them) a client IP may make in a minute; beyond that, "
+                        "counted with them) a client may make in a minute; beyond that, "
                         "credentials from it are answered 429 with Retry-After before any "
-                        "password or token is checked. Default: 10.">>}},
+                        "password or token is checked. An attempt is counted before its "
+                        "check, so that concurrent ones cannot exceed it. A client is an "
+                        "IPv4 address (IPv4-mapped IPv6 included) or an IPv6 /64. The limit "
+                        "that applies is the smallest of the Host header's vhost's and the "
+                        "account's own vhost's. Default: 10.">>}},
            {max_in_flight,
             #{value => "pos_integer()",
               desc => <<"How many requests may wait for the worker at once, node-wide; "

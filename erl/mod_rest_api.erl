@@ -159,10 +159,12 @@ unrendered(#{error := Code, status := Status}, Context) ->
     refused(Status, <<"Error: ", Code/binary>>, Context).
 
 %% El decoded, its sender bound to the authenticated account.
-bound(El, Context) ->
+bound(El, #{host := Host} = Context) ->
     Account = account(Context),
     case decode_stanza(El) of
-        {ok, Pkt} -> bind(Pkt, Account);
+        {ok, Pkt} ->
+            ok = mod_rest_account_policy:check_stanza(Pkt, Account, Host),
+            bind(Pkt, Account);
         not_stanza -> throw({refused, 422, <<"NOT_A_STANZA">>});
         {invalid, Why} -> throw({refused, 422, <<"INVALID_STANZA">>, Why})
     end.
@@ -189,26 +191,8 @@ account(#{credentials := Credentials, host := Host, ip := IP, opts := Opts}) ->
               catch throw:{refused, 401, _} -> throw({refused, 401, <<"INVALID_CREDENTIALS">>});
                     throw:{refused, 429, _} -> throw({refused, 429, <<"AUTH_RATE_LIMITED">>})
               end,
-    case allowed(Account, Host, Opts) of
-        true -> Account;
-        false -> throw({refused, 403, <<"API_ACCESS_DENIED">>})
-    end.
-
-%% api_access of every vhost involved, as for commands: the Host header's, and the account's
-%% own, which must run mod_rest (an account of a vhost without it cannot use the API through
-%% another vhost).
-allowed(Account, Host, Opts) ->
-    {_, LServer, _} = jid:tolower(Account),
-    Rules = case LServer == Host of
-                true -> [{Host, Opts}];
-                false ->
-                    case gen_mod:is_loaded(LServer, mod_rest) of
-                        true -> [{Host, Opts}, {LServer, gen_mod:get_module_opts(LServer, mod_rest)}];
-                        false -> []
-                    end
-            end,
-    Rules /= [] andalso
-        lists:all(fun({Server, O}) -> acl:match_rule(Server, mod_rest_opt:api_access(O), Account) == allow end, Rules).
+    ok = mod_rest_account_policy:check_account(Account, Host, Opts, IP),
+    Account.
 
 authenticated({basic, Name, Password}, Host, Client) ->
     mod_rest_command:authenticate(basic_auth({Name, Password}, Host), Client);
@@ -240,13 +224,14 @@ decode_stanza(El) ->
     end.
 
 %% The sender is the account: a stanza without `from` gets its bare JID; one with the
-%% account's bare or full JID keeps it; any other is refused.
+%% account's bare or full JID keeps it; any other is refused. Either way in its canonical
+%% spelling, as c2s stamps it (canonical/1).
 bind(Pkt, Account) ->
     Pkt1 = case xmpp:get_from(Pkt) of
-               undefined -> xmpp:set_from(Pkt, jid:remove_resource(Account));
+               undefined -> xmpp:set_from(Pkt, canonical(jid:remove_resource(Account)));
                From ->
                    case jid:tolower(jid:remove_resource(From)) == jid:tolower(jid:remove_resource(Account)) of
-                       true -> Pkt;
+                       true -> xmpp:set_from(Pkt, canonical(From));
                        false -> throw({refused, 403, <<"FROM_NOT_ACCOUNT">>})
                    end
            end,
@@ -369,11 +354,18 @@ refused(429, Body, _Context) ->
 refused(Status, Body, _Context) ->
     {Status, [], <<"text/plain; charset=utf-8">>, Body}.
 
+%% A JID as c2s stamps it: nodeprep, nameprep and resourceprep applied (`ＡＬＩＣＥ@LOCALHOST/Ｘ`
+%% is alice@localhost/X), not as the request spelled it (security issue 2, item 17).
+-spec canonical(jid:jid()) -> jid:jid().
+canonical(JID) ->
+    jid:make(jid:tolower(JID)).
+
 %% As ejabberd_c2s does for a client's stanza: the sender's server runs user_send_packet
 %% (MAM archives it, carbons copy it); returns what the hooks make of it, or drop.
 -spec run_send_hook(xmpp:stanza(), inet:ip_address()) -> xmpp:stanza() | drop.
-run_send_hook(Pkt, IP) ->
-    From = xmpp:get_from(Pkt),
+run_send_hook(Pkt0, IP) ->
+    From = canonical(xmpp:get_from(Pkt0)),
+    Pkt = xmpp:set_from(Pkt0, From),
     {LUser, LServer, LResource} = jid:tolower(From),
     C2SState = #{jid => From, user => LUser, server => LServer, resource => LResource,
                  lserver => LServer, ip => {IP, 0}, lang => <<"en">>},

@@ -19,7 +19,7 @@
 %%%----------------------------------------------------------------------
 -module(mod_rest_command).
 
--export([run/5, default_access_commands/0, authenticate/2, refuse_if_blocked/2,
+-export([run/5, default_access_commands/0, authenticate/2, begin_attempt/2,
          anonymous_login/1]).
 -export_type([auth/0]).
 -export([rules_for/2, exit_status/1, arity_error/3, output_to_binary/1, suggest/2,
@@ -61,7 +61,7 @@ run(Host, Name, Args, Auth, Client) ->
         Format = check_arity(Name, Command, Args, Auth),
         %% The strictest of every vhost involved: a Host header or an --auth vhost with an
         %% open policy cannot act on a vhost whose policy is closed (security issue, item 6).
-        authorize(Name, Caller, named_vhosts(Format, Args) -- Checked),
+        authorize(Name, Caller, involved_vhosts(Format, Args) -- Checked),
         execute(Name, Command, Args, Auth, secrets(Format, Args, Auth))
     catch throw:{refused, Status, Body} ->
             {Status, iolist_to_binary(Body)}
@@ -69,36 +69,57 @@ run(Host, Name, Args, Auth, Client) ->
 
 %% A wrong password is refused whatever access_commands says. So is --auth for an account of
 %% a vhost with anonymous login, where ejabberd accepts any password for any name.
-%% Failed attempts are counted per client IP: past MaxFailures a minute, --auth is refused
-%% (429) before any password is checked.
+%% Attempts are counted per client (mod_rest_rate) before the password is checked: past the
+%% limit a minute, --auth is refused (429) before any password is checked. The limit is the
+%% strictest of the Host header's vhost's (MaxFailures) and the account's own vhost's: the
+%% Host header cannot choose a laxer one for an account (security issue 2, item 10).
 authenticate(none, _Client) ->
     none;
 authenticate({User, Server, Password}, {IP, MaxFailures}) ->
-    Now = refuse_if_blocked(IP, MaxFailures),
     JID = jid:make(User, Server),
+    Limit = case JID of
+                error -> MaxFailures;
+                _ -> min(MaxFailures, max_auth_failures(element(2, jid:tolower(JID))))
+            end,
+    Attempt = begin_attempt(IP, Limit),
     Valid = JID /= error andalso
         begin
             {LUser, LServer, _} = jid:tolower(JID),
             not anonymous_login(LServer) andalso check_password(LUser, LServer, Password)
         end,
     case Valid of
-        true -> JID;
+        true ->
+            mod_rest_rate:auth_done(Attempt, ok),
+            JID;
         false ->
-            mod_rest_rate:auth_failed(IP, Now),
+            mod_rest_rate:auth_done(Attempt, failed),
             %% Never the password.
             ?INFO_MSG("mod_rest: --auth refused for ~ts@~ts from ~ts",
                       [quoted(User), quoted(Server), inet:ntoa(IP)]),
             throw({refused, 401, <<"Error: invalid --auth credentials.">>})
     end.
 
-%% Past MaxFailures failed attempts this minute from IP, throws the 429 refusal before any
-%% credential is checked (--auth, Basic, Bearer alike). Returns the time now, in ms.
--spec refuse_if_blocked(inet:ip_address(), pos_integer()) -> integer().
-refuse_if_blocked(IP, MaxFailures) ->
-    Now = erlang:monotonic_time(millisecond),
-    case mod_rest_rate:auth_blocked(IP, MaxFailures, Now) of
-        true -> throw({refused, 429, ?TOO_MANY_FAILURES});
-        false -> Now
+%% Counts an attempt from IP before its credentials are checked; past MaxFailures failed
+%% attempts this minute, throws the 429 refusal instead (--auth, Basic, Bearer alike).
+%% The caller ends the attempt with mod_rest_rate:auth_done/2.
+-spec begin_attempt(inet:ip_address(), pos_integer()) -> mod_rest_rate:attempt().
+begin_attempt(IP, MaxFailures) ->
+    case mod_rest_rate:auth_attempt(IP, MaxFailures, erlang:monotonic_time(millisecond)) of
+        {ok, Attempt} -> Attempt;
+        blocked -> throw({refused, 429, ?TOO_MANY_FAILURES})
+    end.
+
+%% The limit a served vhost sets for its accounts; the default where mod_rest does not run
+%% there, and none (the Host header's alone) for a name ejabberd does not serve.
+-spec max_auth_failures(binary()) -> pos_integer() | infinity.
+max_auth_failures(LServer) ->
+    case lists:member(LServer, ejabberd_option:hosts()) of
+        false -> infinity;
+        true ->
+            case gen_mod:is_loaded(LServer, mod_rest) of
+                true -> mod_rest_opt:max_auth_failures(LServer);
+                false -> proplists:get_value(max_auth_failures, mod_rest:mod_options(LServer))
+            end
     end.
 
 %% An unknown user must not answer sooner than a wrong password: with SCRAM storage, checking
@@ -127,6 +148,17 @@ request_vhosts(Host, none) -> [Host];
 request_vhosts(Host, Caller) ->
     {_, Own, _} = jid:tolower(Caller),
     lists:usort([Host, Own]).
+
+%% The vhosts a command acts on: those its arguments name, or, when they name none (dump,
+%% backup, connected_users, set_loglevel, stop...), every served vhost: a node-wide command
+%% acts on all of them, so an open vhost cannot run it for a closed one (security issue 2,
+%% item 1). When every vhost is open, it runs without credentials, as in the original.
+-spec involved_vhosts([{atom(), term()}], [binary()]) -> [binary()].
+involved_vhosts(Format, Args) ->
+    case named_vhosts(Format, Args) of
+        [] -> ejabberd_option:hosts();
+        Named -> Named
+    end.
 
 %% The served vhosts the command's arguments name (arguments called host, server, vhost...).
 -spec named_vhosts([{atom(), term()}], [binary()]) -> [binary()].

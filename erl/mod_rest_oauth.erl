@@ -34,11 +34,13 @@
 %% Client: the client's IP and the most failed attempts a minute it may make.
 -spec authenticate(binary(), {inet:ip_address(), pos_integer()}) -> jid:jid().
 authenticate(Token, {IP, MaxFailures}) ->
-    Now = mod_rest_command:refuse_if_blocked(IP, MaxFailures),
+    Attempt = mod_rest_command:begin_attempt(IP, MaxFailures),
     case check(Token) of
-        {ok, JID} -> JID;
+        {ok, JID} ->
+            mod_rest_rate:auth_done(Attempt, ok),
+            JID;
         {refused, Why} ->
-            mod_rest_rate:auth_failed(IP, Now),
+            mod_rest_rate:auth_done(Attempt, failed),
             ?INFO_MSG("mod_rest: Bearer token refused (~ts) from ~ts", [Why, inet:ntoa(IP)]),
             %% The words of a wrong password: the client cannot tell why.
             throw({refused, 401, <<"Error: invalid credentials.">>})

@@ -5,7 +5,8 @@
 // one directory) but without Erlang distribution, so no epmd is left behind. It runs the host's
 // ejabberd, or the one of a version-matrix chroot (`target`, below).
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chownSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import path from 'node:path';
 
@@ -127,6 +128,8 @@ export interface SandboxOptions {
   modRest?: Record<string, unknown>;
   /** Accounts on `localhost`, as [user, password]. */
   users?: Array<[string, string]>;
+  /** More options of the c2s listener (e.g. `access: c2s`). */
+  c2s?: Record<string, unknown>;
   /** Extra top-level config (acl, access_rules, ...), merged over the defaults. */
   config?: Record<string, unknown>;
   /** Listen address for HTTP; '::' makes a dual-stack listener. */
@@ -149,7 +152,17 @@ export interface SandboxOptions {
    * A node of a test cluster: Erlang distribution (as `distribution`) on an epmd the caller
    * started and stops, with this node name and cookie, so that the nodes find each other.
    */
-  cluster?: { epmdPort: number; nodeName: string; cookie: string };
+  cluster?: {
+    epmdPort: number;
+    nodeName: string;
+    cookie: string;
+    /**
+     * Give the node its cookie in a file ($HOME/.erlang.cookie, HOME a directory of the
+     * sandbox's) rather than on its command line, where every local user can read it: for a
+     * cookie that is not the test's own (make run uses ejabberdctl's).
+     */
+    cookieInFile?: boolean;
+  };
   /** More request handlers on the HTTP listener, beside /rest (e.g. '/admin': 'ejabberd_web_admin'). */
   requestHandlers?: Record<string, string>;
   /** Start again in `dir` as it is (config, spool, module): a node restarted after a crash. */
@@ -208,7 +221,16 @@ export class Sandbox {
       await sleep(200);
     }
     if (this.epmdPort !== 0) {
-      distribution.push('-sname', this.nodeName, '-setcookie', this.cookie, '-kernel', 'inet_dist_use_interface', '{127,0,0,1}');
+      distribution.push('-sname', this.nodeName, '-kernel', 'inet_dist_use_interface', '{127,0,0,1}');
+      if (this.options.cluster?.cookieInFile) {
+        const home = path.join(this.options.dir, 'home');
+        mkdirSync(home, { recursive: true, mode: 0o700 });
+        rmSync(path.join(home, '.erlang.cookie'), { force: true });
+        writeFileSync(path.join(home, '.erlang.cookie'), this.cookie, { mode: 0o400 });
+        distributionEnv.HOME = home;
+      } else {
+        distribution.push('-setcookie', this.cookie);
+      }
       Object.assign(distributionEnv, { ERL_EPMD_PORT: String(this.epmdPort), ERL_EPMD_ADDRESS: '127.0.0.1' });
     }
     this.node = target.spawn(
@@ -340,7 +362,7 @@ export class Sandbox {
   }
 
   private config(): Record<string, unknown> {
-    const { c2sPort, config = {} } = this.options;
+    const { c2sPort, config = {}, c2s = {} } = this.options;
     return {
       hosts: ['localhost'],
       loglevel: 'info',
@@ -349,7 +371,7 @@ export class Sandbox {
       default_db: 'mnesia',
       acl: { admin: { user: ['admin@localhost'] }, loopback: { ip: ['127.0.0.0/8', '::1/128'] } },
       access_rules: { restaccess: { allow: 'admin' }, local: { allow: 'all' }, configure: { allow: 'admin' } },
-      listen: [{ port: c2sPort, ip: '127.0.0.1', module: 'ejabberd_c2s', starttls_required: false }],
+      listen: [{ port: c2sPort, ip: '127.0.0.1', module: 'ejabberd_c2s', starttls_required: false, ...c2s }],
       // mod_rest itself is configured in modules/conf/mod_rest.yml (moduleConfig).
       modules: { mod_roster: {}, mod_disco: {}, mod_mam: { default: 'always' }, mod_ping: {}, mod_version: {}, mod_last: {} },
       ...config,
@@ -419,16 +441,88 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-// --- `make run` ---
+// --- `make run`: the configuration every example of README.md and docs/ runs against ---
+
+/** The accounts of `make run` (on `localhost`), as the docs use them: admin is ejabberd's admin. */
+export const RUN_ACCOUNTS: ReadonlyArray<[string, string]> = [
+  ['admin', 'admin-password'],
+  ['nolan', 'nolan-password'],
+  ['alice', 'alice-password'],
+];
+/** The node name the docs' `ejabberdctl --node mod_rest@localhost ...` lines reach. */
+export const RUN_NODE = 'mod_rest@localhost';
+/**
+ * `make run`'s settings that a test (test/integration/newcomer.test.ts) changes to run it beside
+ * a user's own `make run`: MOD_REST_RUN_HTTP_PORT, MOD_REST_RUN_C2S_PORT, MOD_REST_RUN_DIR,
+ * MOD_REST_RUN_NODE.
+ */
+const runEnv = (name: string): string | undefined => process.env[`MOD_REST_RUN_${name}`];
+/** Where Debian's ejabberdctl (which switches to the user ejabberd) reads its cookie. */
+export const EJABBERDCTL_COOKIE = '/var/lib/ejabberd/.erlang.cookie';
+
+/**
+ * What `make run` loads besides mod_rest (with its shipped options): what the docs' examples
+ * need, as ejabberd's stock configuration has it (send_message comes from mod_admin_extra, the
+ * GET /rest/ping and /rest/version examples need mod_ping and mod_version, the archive example
+ * mod_mam), and ejabberd's web admin at /admin on the same listener.
+ */
+export function runSetup(): Pick<SandboxOptions, 'users' | 'config' | 'requestHandlers'> {
+  return {
+    users: [...RUN_ACCOUNTS],
+    config: {
+      modules: {
+        mod_roster: {},
+        mod_disco: {},
+        mod_admin_extra: {},
+        mod_ping: {},
+        mod_version: {},
+        mod_last: {},
+        mod_mam: { default: 'always' },
+      },
+    },
+    requestHandlers: { '/admin': 'ejabberd_web_admin' },
+  };
+}
+
+/**
+ * The cookie the node must have for Debian's `ejabberdctl` to reach it: the one in the home of
+ * the user ejabberd, created there as ejabberd's own first start would when it is missing (root
+ * only: ejabberdctl runs for root and that user only). null when it can be neither read nor made.
+ */
+function ejabberdctlCookie(): string | null {
+  try {
+    if (existsSync(EJABBERDCTL_COOKIE)) return readFileSync(EJABBERDCTL_COOKIE, 'utf8').trim();
+    if (process.getuid?.() !== 0 || !existsSync(path.dirname(EJABBERDCTL_COOKIE))) return null;
+    const cookie = Array.from(randomBytes(20), (b) => String.fromCharCode(65 + (b % 26))).join('');
+    writeFileSync(EJABBERDCTL_COOKIE, cookie, { mode: 0o400 });
+    const owner = statSync(path.dirname(EJABBERDCTL_COOKIE));
+    chownSync(EJABBERDCTL_COOKIE, owner.uid, owner.gid);
+    return cookie;
+  } catch {
+    return null;
+  }
+}
+
+/** epmd's own port, where ejabberdctl looks for nodes. */
+const EPMD_PORT = 4369;
+
 async function run(): Promise<void> {
+  const httpPort = Number(runEnv('HTTP_PORT') ?? 5285);
+  const c2sPort = Number(runEnv('C2S_PORT') ?? 5222);
+  const nodeName = runEnv('NODE') ?? RUN_NODE;
+  const cookie = ejabberdctlCookie();
+  // ejabberdctl finds nodes through the standard epmd: ours, unless one already runs there.
+  let epmd: ChildProcess | null = null;
+  if (cookie !== null && (await canListen(EPMD_PORT))) {
+    epmd = target.spawn('epmd', ['-port', String(EPMD_PORT), '-address', '127.0.0.1'], { stdio: 'ignore', env: {} });
+    await sleep(200);
+  }
   const sandbox = new Sandbox({
-    dir: path.join(ROOT, '.run'),
-    c2sPort: 5222,
-    httpPort: 5285,
-    users: [
-      ['admin', 'admin-password'],
-      ['demo', 'demo-password'],
-    ],
+    dir: runEnv('DIR') ?? path.join(ROOT, '.run'),
+    c2sPort,
+    httpPort,
+    ...runSetup(),
+    ...(cookie !== null ? { cluster: { epmdPort: EPMD_PORT, nodeName, cookie, cookieInFile: true } } : {}),
     foreground: true,
   });
   let stopping = false;
@@ -437,20 +531,34 @@ async function run(): Promise<void> {
     stopping = true;
     console.log('\nstopping ejabberd ...');
     await sandbox.stop();
+    epmd?.kill('SIGTERM');
     process.exit(0);
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   await sandbox.start();
+  const http = `http://127.0.0.1:${httpPort}`;
+  const ctl =
+    cookie !== null
+      ? `ejabberdctl --node ${nodeName} registered_users localhost    (as root)`
+      : `(none: Debian's ejabberdctl needs root and ${EJABBERDCTL_COOKIE}; this node runs without distribution)`;
   console.log(`
-ejabberd is running with mod_rest on ${sandbox.restUrl} (c2s on 127.0.0.1:5222, vhost localhost).
-Accounts: admin@localhost / admin-password, demo@localhost / demo-password. State and logs: .run/
-Try, from another terminal:
+ejabberd is running with mod_rest (vhost localhost; state and logs in ${path.relative(process.cwd(), sandbox.options.dir) || '.'}/).
+  the original protocol and the API:  ${http}/rest
+  health and metrics:                 ${http}/rest/health  ${http}/rest/metrics
+  OpenAPI description:                ${http}/rest/openapi.json
+  web admin:                          ${http}/admin/  (log in as admin@localhost / admin-password;
+                                      mod_rest's page: ${http}/admin/server/localhost/rest/)
+  XMPP clients:                       127.0.0.1:${c2sPort}
+  accounts:                           ${RUN_ACCOUNTS.map(([u, p]) => `${u}@localhost / ${p}`).join(', ')} (admin is the admin)
+  ejabberdctl:                        ${ctl}
 
-  curl -X POST http://127.0.0.1:5285/rest -d '--auth admin localhost admin-password registered_users localhost'
-  curl -X POST http://127.0.0.1:5285/rest -d '--auth admin localhost admin-password connected_users_number'
-  curl -X POST http://127.0.0.1:5285/rest \\
-       -d '<message to="demo@localhost" from="localhost/rest"><body>World</body></message>'
+Try, from another terminal (README.md has more, and says why each answer ends without a newline):
+
+  curl -w '\\n' ${http}/rest -d '<message to="nolan@localhost" from="localhost/rest"><body>World</body></message>'
+  curl -w '\\n' ${http}/rest -d '--auth admin localhost admin-password registered_users localhost'
+  curl -w '%{http_code}\\n' -u nolan:nolan-password ${http}/rest \\
+       -H 'Content-Type: application/json' -d '{"to": "alice@localhost", "body": "Hi"}'
 
 Ctrl-C stops it.`);
   await new Promise(() => undefined); // until a signal

@@ -4,7 +4,7 @@
 // Why blocking reads and writes instead of process.stdin/stdout streams: the worker has
 // nothing to do between requests, and the stream machinery (a fresh buffer per read, write
 // requests, callbacks) cost ~8 us of worker CPU a request, a third of the total (measured
-// with the worker alone, as scripts/bench-worker.ts does; README "Benchmark"). Blocking also gives the
+// with the worker alone, as scripts/bench-worker.ts does; docs/benchmarks.md). Blocking also gives the
 // backpressure the port needs for free: when ejabberd stops reading, the write blocks and
 // no more requests are read.
 //

@@ -35,6 +35,7 @@ export type RestErrorCode =
   // Refusals the stub decides in the VM and asks the worker to render (`{render, Id, #{error}}`).
   | 'INVALID_CREDENTIALS'
   | 'API_ACCESS_DENIED'
+  | 'C2S_ACCESS_DENIED'
   | 'FROM_NOT_ACCOUNT'
   | 'NOT_A_STANZA'
   | 'INVALID_STANZA'
@@ -107,6 +108,13 @@ export const CATALOGUE: Readonly<Record<RestErrorCode, CatalogueEntry>> = Object
   INTERNAL: { status: 500, body: 'Error: internal error in the REST worker.', condition: 'internal-server-error' },
   INVALID_CREDENTIALS: { status: 401, body: 'Error: invalid credentials.', condition: 'not-authorized', type: 'auth' },
   API_ACCESS_DENIED: { status: 403, body: 'Error: api_access does not allow this account.', condition: 'not-authorized', type: 'auth' },
+  // What ejabberd's c2s listeners refuse (their `access` rule, e.g. `c2s: deny: blocked`), the API refuses too.
+  C2S_ACCESS_DENIED: {
+    status: 403,
+    body: "Error: ejabberd's c2s access rule does not allow this account.",
+    condition: 'not-authorized',
+    type: 'auth',
+  },
   FROM_NOT_ACCOUNT: { status: 403, body: "Error: the stanza's 'from' is not the authenticated account.", condition: 'not-authorized', type: 'auth' },
   NOT_A_STANZA: { status: 422, body: 'Error: the element is not a stanza (message, presence or iq).', condition: 'unsupported-stanza-type' },
   INVALID_STANZA: { status: 422, body: 'Error: not a valid stanza.', condition: 'bad-format' },
@@ -145,6 +153,8 @@ export const VM_CODES: ReadonlySet<RestErrorCode> = new Set<RestErrorCode>([
   'INVALID_CREDENTIALS', 'API_ACCESS_DENIED', 'FROM_NOT_ACCOUNT', 'NOT_A_STANZA', 'INVALID_STANZA', 'NO_TO',
   'IQ_TYPE', 'HOOK_DROPPED', 'CREDENTIALS_TWICE', 'AUTH_RATE_LIMITED', 'UNEXPECTED_SENDER', 'IQ_TIMEOUT',
   'NOT_OWN_ARCHIVE', 'BEARER_COMMAND', 'IQ_WAITS_ACCOUNT', 'IQ_WAITS_NODE',
+  // The account's own vhost's policy, applied in the VM when the Host header chose another.
+  'C2S_ACCESS_DENIED', 'IP_NOT_ALLOWED', 'REJECTED',
 ]);
 
 /** The answer to anything that is not a RestError: a defect in the worker, never the client's fault. */

@@ -169,7 +169,9 @@ const LEGACY_POST: readonly RestErrorCode[] = [
 ];
 const LEGACY_OTHER: readonly RestErrorCode[] = ['NOT_POST', 'NOT_CONFIGURED', 'INTERNAL'];
 /** Every API request with credentials: the peer, then (in the VM) the account. */
-const API_ACCOUNT: readonly RestErrorCode[] = ['NO_CREDENTIALS', 'IP_NOT_ALLOWED', 'INVALID_CREDENTIALS', 'API_ACCESS_DENIED', 'AUTH_RATE_LIMITED', 'INTERNAL'];
+const API_ACCOUNT: readonly RestErrorCode[] = [
+  'NO_CREDENTIALS', 'IP_NOT_ALLOWED', 'INVALID_CREDENTIALS', 'API_ACCESS_DENIED', 'C2S_ACCESS_DENIED', 'AUTH_RATE_LIMITED', 'INTERNAL',
+];
 /** A stanza on its way: the worker's checks, then the VM's codec, sender and hooks. */
 const API_STANZA: readonly RestErrorCode[] = [
   'UNSUPPORTED_MEDIA_TYPE', 'BAD_JSON', 'BAD_JSON_STANZA', 'NOT_WELL_FORMED', 'TOO_MANY_ELEMENTS', 'REJECTED',

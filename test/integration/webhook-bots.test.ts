@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The documentation's echo bots (```python webhook-bot, ```javascript webhook-bot in README.md
 // and the pages under docs/), each run as the page shows it (python3, node) as the HTTP service
-// of a webhook configured as the README's first entry, against a real ejabberd and a real XMPP
+// of a webhook configured as the first entry of docs/webhooks.md, against a real ejabberd and a real XMPP
 // client: a message in, its echo out. Bots that check Webhook-Signature (Standard Webhooks) are
 // also sent a replayed, a forged and a repeated call, which they must not act on.
 import { xml } from '@xmpp/client';
@@ -14,7 +14,7 @@ import path from 'node:path';
 import { freePort, ROOT, type Sandbox } from '../../scripts/sandbox.js';
 import { bodyOf, startSandbox, stopSandbox, suiteFailed, unique, XmppUser } from './support.js';
 
-const README = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+const WEBHOOKS_PAGE = readFileSync(path.join(ROOT, 'docs', 'webhooks.md'), 'utf8');
 const PAGES = ['README.md', ...readdirSync(path.join(ROOT, 'docs'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.md')).map((f) => path.join('docs', f))];
 const BOTS = PAGES.flatMap((page) =>
   [...readFileSync(path.join(ROOT, page), 'utf8').matchAll(/```(python|javascript) webhook-bot\n([\s\S]*?)```/g)].map(([, language, code]) => ({
@@ -23,7 +23,7 @@ const BOTS = PAGES.flatMap((page) =>
     page,
   })),
 );
-const README_BOT_PORT = '8080';
+const BOT_PORT = '8080';
 const BOT_SECRET = 'change-me';
 
 /** A call as mod_rest makes it, signed at `timestamp` (Unix seconds), straight to a bot. */
@@ -49,7 +49,7 @@ function signedCall(port: number, id: string, timestamp: number, body: string, f
   });
 }
 
-describe('the README echo bots, run as webhook services (python3 and node)', function () {
+describe('the echo bots of the documentation, run as webhook services (python3 and node)', function () {
   let sb: Sandbox | undefined;
   let alice: XmppUser;
   const ports: number[] = [];
@@ -57,9 +57,9 @@ describe('the README echo bots, run as webhook services (python3 and node)', fun
   before(async function () {
     this.timeout(60_000);
     for (const _ of BOTS) ports.push(await freePort());
-    // The README's first entry, once per bot: each on its own subdomain and port.
+    // The first entry of docs/webhooks.md, once per bot: each on its own subdomain and port.
     const webhooks = BOTS.map((bot, i) => ({ url: `http://127.0.0.1:${ports[i]}/`, domain: `${bot.language}-${i}.@HOST@`, format: 'json', secret: BOT_SECRET }));
-    expect(README).to.include('domain: "echo.@HOST@"').and.include('format: json').and.include('secret: "change-me"');
+    expect(WEBHOOKS_PAGE).to.include('domain: "echo.@HOST@"').and.include('format: json').and.include('secret: "change-me"');
     sb = await startSandbox('webhook-bots', { users: [['alice', 'alice-pw']], modRest: { webhooks } });
     alice = await XmppUser.login(sb, 'alice', 'alice-pw', 'desk');
   });
@@ -78,7 +78,7 @@ describe('the README echo bots, run as webhook services (python3 and node)', fun
 
   BOTS.forEach((bot, i) => {
     it(`${bot.language} (${bot.page}): echoes a message sent to anyone@${bot.language}-${i}.localhost`, async function () {
-      const code = bot.code.replaceAll(README_BOT_PORT, String(ports[i]));
+      const code = bot.code.replaceAll(BOT_PORT, String(ports[i]));
       expect(code).to.not.equal(bot.code);
       const child: ChildProcess = spawn(bot.language === 'python' ? 'python3' : 'node', [bot.language === 'python' ? '-c' : '-e', code], { stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
