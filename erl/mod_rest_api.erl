@@ -83,7 +83,8 @@ archive(El, #{ip := IP, opts := Opts, headers := Headers} = Context) ->
                    IQ = own_archive(bound(El, Context)),
                    case waiting(IQ, Context,
                                 fun() -> mod_rest_mam:query(IQ, fun(Pkt) -> hooked(Pkt, IP) end,
-                                                            iq_timeout(Headers, Opts))
+                                                            iq_timeout(Headers, Opts),
+                                                            maps:get(connection, Context, none))
                                 end) of
                        timeout -> no_reply();
                        {Sent, Reply, []} -> reply(Sent, Reply);

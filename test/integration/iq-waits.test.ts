@@ -16,8 +16,8 @@ const SINK = '/rest/version/carol@localhost%2Fsink';
 const HEADERS = (user: string): Record<string, string> => ({ Authorization: basic(user), 'Prosody-Rest-Timeout': '300' });
 
 /** A GET to the sink held open; hangUp() closes its connection as a client that gave up does. */
-function hold(sb: Sandbox, user: string): { hangUp: () => void } {
-  const req = http.request({ host: '127.0.0.1', port: sb.options.httpPort, path: SINK, method: 'GET', agent: false, headers: HEADERS(user) });
+function hold(sb: Sandbox, user: string, path = SINK): { hangUp: () => void } {
+  const req = http.request({ host: '127.0.0.1', port: sb.options.httpPort, path, method: 'GET', agent: false, headers: HEADERS(user) });
   req.on('error', () => undefined); // hung up by us
   req.end();
   return { hangUp: () => req.destroy() };
@@ -92,5 +92,13 @@ describe('iq waits of the authenticated API: bounded, and freed when the client 
     carol.answerIq('jabber:iq:version', 'query', () => xml('query', { xmlns: 'jabber:iq:version' }, xml('name', {}, 'sink')));
     const answered = await post(sb!, null, { method: 'GET', path: SINK, headers: { Authorization: basic('alice') } });
     expect(answered.status, answered.body).to.equal(200);
+  });
+
+  it('counts archive queries in the bounds too, and gives them up when their clients hang up', async () => {
+    carol.answerIq('urn:xmpp:mam:2', 'query', null, 'set'); // the sink swallows MAM queries to it
+    const held = Array.from({ length: 10 }, () => hold(sb!, 'carol', '/rest/archive/carol@localhost%2Fsink'));
+    expect(await until(async () => (await waiting()) === 10, 30_000), 'ten archive queries wait').to.equal(true);
+    held.forEach((h) => h.hangUp());
+    expect(await until(async () => (await waiting()) === 0, 15_000), 'given up within seconds, not 300 s').to.equal(true);
   });
 });
