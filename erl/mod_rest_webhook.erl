@@ -41,7 +41,7 @@
 %% filter_packet and offline_message_hook: before mod_offline (50) stores a message.
 -define(HOOK_PRIORITY, 40).
 %% How often each webhook process forgets the old entries of mod_rest_webhook_chain.
--define(CHAIN_SWEEP_INTERVAL, 30000).
+-define(CHAIN_SWEEP_INTERVAL, 5000).
 
 -type webhook() :: #{url := binary(), format := xml | json, secret := binary() | none,
                      ca_file := binary() | none,

@@ -23,8 +23,9 @@
 %% Bots that answer each other's answers this many times in a row are looping; one bot asking
 %% another and getting its answer is 1 hop.
 -define(MAX_HOPS, 5).
-%% A reply reaches the next webhook within milliseconds: a minute is far beyond that.
--define(TTL, 60000).
+%% A reply reaches the next webhook within milliseconds (its process takes it when the hook
+%% hands it over, before any queue): ten seconds are far beyond that.
+-define(TTL, 10000).
 -define(MAX_ENTRIES, 100000).
 
 %% Owned by mod_rest_port, as the other tables of the node's requests.
