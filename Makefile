@@ -13,7 +13,7 @@ STAGE := _build/mod_rest
 WORKER_SOURCES := $(shell find src -name '*.ts') tsconfig.json
 ERL_SOURCES := $(wildcard erl/*.erl erl/*.app.src) rebar.config rebar.config.script
 
-.PHONY: help deps build dist install uninstall run test test-unit test-erl test-integration test-matrix test-prosody torture lint clean original compare bench
+.PHONY: help deps browser build dist install uninstall run test test-unit test-erl test-integration test-matrix test-prosody torture lint clean original compare bench
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -33,6 +33,17 @@ _build/.debian:
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
+
+# The browser tests (test/integration/browser.test.ts) drive Debian's chromium (~300 MB with its
+# libraries): installed on first need by the test targets, not by deps.
+browser: _build/.chromium ## install Debian's chromium for the browser tests, if missing
+
+_build/.chromium:
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); echo "Installing Debian's chromium (browser tests)"; \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null || \
+	  { $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }; }
+	@mkdir -p _build && touch $@
 
 # --- build ---
 build: deps $(STAGE)/.built ## build the Erlang stub and the worker into _build/mod_rest
@@ -89,7 +100,7 @@ run: build ## run a local ejabberd with mod_rest as the docs use it (HTTP 5285, 
 	npx tsx scripts/sandbox.ts run
 
 # --- tests ---
-test: build dist original ## every test: TypeScript units, EUnit, integration against a real ejabberd
+test: build dist original browser ## every test: TypeScript units, EUnit, integration against a real ejabberd
 	scripts/test-all.sh
 
 test-unit: build ## mocha unit tests of the worker
@@ -98,10 +109,10 @@ test-unit: build ## mocha unit tests of the worker
 test-erl: build ## EUnit tests of the Erlang stub
 	rebar3 eunit
 
-test-integration: build dist original ## a real ejabberd, a real XMPP client
+test-integration: build dist original browser ## a real ejabberd, a real XMPP client
 	npx mocha --timeout 60000 'test/integration/**/*.test.ts'
 
-test-matrix: build dist original ## the integration suite on ejabberd 23.01 (this host), 24.12 and 26.07 (Debian chroots, built once; root)
+test-matrix: build dist original browser ## the integration suite on ejabberd 23.01 (this host), 24.12 and 26.07 (Debian chroots, built once; root)
 	scripts/matrix/test-matrix.sh
 
 # Prosody runs from the sid chroot of the matrix (scripts/prosody.ts), our ejabberd on the host.

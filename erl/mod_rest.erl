@@ -15,6 +15,8 @@
 -export([start/2, stop/1, reload/3, depends/2, mod_opt_type/1, mod_options/1, mod_doc/0]).
 %% ejabberd_http handler
 -export([process/2]).
+%% Answers in mod_rest's shape, for mod_rest_idempotency
+-export([answer/2, document/1]).
 %% Pure helpers, exported for the EUnit tests
 -export([choose_host/3, port_error_answer/1, worker_policy/1, xff_trusted/3]).
 
@@ -36,6 +38,7 @@ start(Host, Opts) ->
             mod_rest_oauth:register_scope(),
             mod_rest_mam:start(),
             mod_rest_ops:register_commands(),
+            ok = mod_rest_idempotency:start(),
             ok = register_host(Host, Opts),
             mod_rest_webhook:start(Host, mod_rest_opt:webhooks(Opts));
         {error, _} = Err -> Err
@@ -50,6 +53,7 @@ stop(Host) ->
             mod_rest_ops:unregister_commands(),
             mod_rest_oauth:unregister_scope(),
             mod_rest_mam:stop(),
+            mod_rest_idempotency:stop(),
             mod_rest_port:stop();
         _ -> ok
     catch exit:_ -> ok   % the port owner is already gone
@@ -86,7 +90,9 @@ worker_policy(Opts) ->
                          end,
       max_xml_depth => mod_rest_opt:max_xml_depth(Opts),
       max_xml_elements => mod_rest_opt:max_xml_elements(Opts),
-      max_command_args => mod_rest_opt:max_command_args(Opts)}.
+      max_command_args => mod_rest_opt:max_command_args(Opts),
+      allowed_origins => mod_rest_opt:allowed_origins(Opts),
+      api_allowed_origins => mod_rest_opt:api_allowed_origins(Opts)}.
 
 all_to_empty(all) -> [];
 all_to_empty(List) -> List.
@@ -141,10 +147,12 @@ handle(LocalPath, #request{method = Method, data = Data, ip = {IP, _}} = Request
             mod_rest_metrics:refused(rate_limited),
             retry_later(429, <<"Error: too many requests from this address; try again later.">>);
         {ok, true} ->
+            Credentials = mod_rest_api:credentials(Request#request.auth, Request#request.headers),
             Context = #{host => Host, ip => IP, opts => Opts,
-                        credentials => mod_rest_api:credentials(Request#request.auth, Request#request.headers),
+                        credentials => Credentials,
                         headers => Request#request.headers,
                         connection => {Request#request.sockmod, Request#request.socket},
+                        browser => mod_rest_browser:request_fields(Request, Credentials),
                         %% ejabberd_http's decoded query string (a key without a value is
                         %% nokey), a GET's only: for a POST it also holds the url-decoded
                         %% body, up to max_body_size, which nothing here needs.
@@ -211,15 +219,21 @@ trusted_proxy(Address, Masks) ->
         {error, _} -> false
     end.
 
+%% A POST with an Idempotency-Key is carried out once (mod_rest_idempotency).
+forward(LocalPath, Method, Data, Context) ->
+    mod_rest_idempotency:around(LocalPath, Method, Data, Context,
+                                fun(Context1) -> forward_now(LocalPath, Method, Data, Context1) end).
+
 %% A request with credentials (an Authorization header) is the authenticated API
 %% (mod_rest_api); without, the original protocol, answered as the original did.
-forward(LocalPath, Method, Data, #{host := Host, ip := IP, opts := Opts, credentials := Credentials,
+forward_now(LocalPath, Method, Data, #{host := Host, ip := IP, opts := Opts, credentials := Credentials,
                                     headers := Headers} = Context) ->
     Request0 = #{method => method_name(Method), path => LocalPath, body => Data,
                  ip => list_to_binary(inet:ntoa(IP)), host => Host},
     %% The media types tell the API's requests from the original protocol's (and choose the
     %% answer's format); credentials make a request the API's whatever its shape.
-    Request1 = maps:merge(Request0, mod_rest_api:negotiation(Headers)),
+    Request1 = maps:merge(maps:merge(Request0, mod_rest_api:negotiation(Headers)),
+                          maps:get(browser, Context)),
     Request2 = case Credentials of
                    none -> Request1;
                    _ -> Request1#{api => true}
@@ -231,13 +245,16 @@ forward(LocalPath, Method, Data, #{host := Host, ip := IP, opts := Opts, credent
     case mod_rest_port:call(Request, mod_rest_opt:request_timeout(Opts),
                             mod_rest_opt:max_in_flight(Opts)) of
         {ok, Action} ->
-            mod_rest_metrics:action(action_kind(Action)),
-            carry_out(Action, Context);
+            %% Counted by what came of it: a command refused in the VM was not carried out.
+            Answer = carry_out(Action, Context),
+            mod_rest_metrics:action(action_kind(Action), element(1, Answer)),
+            {done, Answer};
         {error, Why} ->
             mod_rest_metrics:refused(Why),
-            port_error_answer(Why)
+            {nothing_done, port_error_answer(Why)}
     end.
 
+action_kind({with_headers, _, Action}) -> action_kind(Action);   % CORS headers: counted as what they wrap
 action_kind(Action) when is_tuple(Action), tuple_size(Action) > 0, is_atom(element(1, Action)) ->
     element(1, Action);
 action_kind(_) -> other.
@@ -268,7 +285,7 @@ choose_host(HttpHost, Hosts, IsLoaded) ->
 %%%===================================================================
 carry_out({route, El}, #{ip := IP}) ->
     case mod_rest_api:decode_stanza(El) of
-        {ok, Pkt} -> route(Pkt, IP);
+        {ok, Pkt} -> route(mod_rest_api:with_id(Pkt), IP);
         not_stanza -> answer(400, <<"Error: the element is not a stanza (message, presence or iq).">>);
         {invalid, Why} ->
             ?DEBUG("mod_rest: not a stanza the XMPP codec accepts: ~ts", [Why]),
@@ -297,6 +314,10 @@ carry_out({command, Name, Args, Auth}, #{host := Host, ip := IP, opts := Opts, c
         {{429, Body}, _} -> retry_later(429, Body, 60);
         {{Status, Body}, _} -> answer(Status, Body)
     end;
+carry_out({with_headers, Extra, Action}, Context) when is_list(Extra) ->
+    %% CORS for a listed origin (src/rest/browser.ts): whatever Action's answer is, plus these.
+    {Status, Reason, Headers, Body} = carry_out(Action, Context),
+    {Status, Reason, Headers ++ [{Name, Value} || {Name, Value} <- Extra, is_binary(Name), is_binary(Value)], Body};
 carry_out({answer, Status, Body}, _Context)
   when is_integer(Status), Status >= 200, Status =< 599, is_binary(Body) ->
     answer(Status, Body).
@@ -315,7 +336,8 @@ route(Pkt, IP) ->
             answer(403, <<"Error: the stanza was dropped by the server's user_send_packet hooks.">>);
         Pkt1 ->
             ejabberd_router:route(Pkt1),
-            answer(200, <<"Ok">>)
+            {Status, Reason, Headers, Body} = answer(200, <<"Ok">>),
+            {Status, Reason, [{<<"X-Stanza-Id">>, xmpp:get_id(Pkt1)} | Headers], Body}
     end.
 
 -spec port_error_answer(mod_rest_port:call_error()) -> http_answer().
@@ -346,6 +368,7 @@ retry_later(Status, Body, Seconds) ->
 
 reason_phrase(200) -> <<"OK">>;
 reason_phrase(202) -> <<"Accepted">>;
+reason_phrase(204) -> <<"No Content">>;
 reason_phrase(400) -> <<"Bad Request">>;
 reason_phrase(401) -> <<"Unauthorized">>;
 reason_phrase(403) -> <<"Forbidden">>;
@@ -375,6 +398,10 @@ mod_opt_type(allowed_destinations) ->
     econf:either(econf:enum([all]), econf:list(econf:jid()));
 mod_opt_type(api_allowed_ips) ->
     econf:either(econf:enum([all]), econf:list(econf:ip_mask()));
+mod_opt_type(allowed_origins) ->
+    mod_rest_browser:origins_opt_type();
+mod_opt_type(api_allowed_origins) ->
+    mod_rest_browser:origins_opt_type();
 mod_opt_type(api_access) ->
     econf:acl();
 mod_opt_type(iq_timeout) ->
@@ -400,6 +427,12 @@ mod_opt_type(health_allowed_ips) ->
     econf:either(econf:enum([all]), econf:list(econf:ip_mask()));
 mod_opt_type(health_timeout) ->
     econf:timeout(millisecond);
+mod_opt_type(idempotency_key_lifetime) ->
+    econf:timeout(second);
+mod_opt_type(idempotency_max_bytes) ->
+    econf:pos_int();
+mod_opt_type(idempotency_max_keys) ->
+    econf:pos_int();
 mod_opt_type(max_auth_failures) ->
     econf:pos_int();
 mod_opt_type(max_in_flight) ->
@@ -427,8 +460,11 @@ mod_opt_type(worker_executable) ->
 mod_options(Host) ->
     [{allowed_ips, [{{127, 0, 0, 1}, 32}, {{0, 0, 0, 0, 0, 0, 0, 1}, 128}]},
      {allowed_destinations, all},
+     %% No web page of another origin may use either protocol until an operator lists it.
+     {allowed_origins, []},
      %% The authenticated API: loopback too, until an operator opens it.
      {api_allowed_ips, [{{127, 0, 0, 1}, 32}, {{0, 0, 0, 0, 0, 0, 0, 1}, 128}]},
+     {api_allowed_origins, []},
      {api_access, all},
      {iq_timeout, timer:seconds(30)},
      {iq_max_timeout, timer:seconds(300)},
@@ -442,6 +478,11 @@ mod_options(Host) ->
      {health_allowed_ips, [{{127, 0, 0, 1}, 32}, {{0, 0, 0, 0, 0, 0, 0, 1}, 128}]},
      %% Under a load balancer's usual check timeout (2-5 s): a 503 in time, not its own timeout.
      {health_timeout, 1000},
+     %% Idempotency-Key: a day, as the draft's examples and payment APIs keep them; per vhost
+     %% at most 100,000 keys and 64 MiB of kept answers, cluster-wide.
+     {idempotency_key_lifetime, timer:hours(24)},
+     {idempotency_max_bytes, 64 * 1024 * 1024},
+     {idempotency_max_keys, 100000},
      {max_auth_failures, 10},
      {max_in_flight, 512},
      %% Each waiting iq holds a connection and a process for up to iq_max_timeout.
@@ -467,6 +508,13 @@ mod_doc() ->
               desc => <<"Peers allowed to use the handler; IPv4-mapped IPv6 peers match "
                         "IPv4 entries. Others get 406. Default: loopback only "
                         "(127.0.0.1 and ::1).">>}},
+           {allowed_origins,
+            #{value => "all | [Origin]",
+              desc => <<"Web pages allowed to use the original protocol (POST /rest without "
+                        "credentials) from a browser, as scheme://host[:port]; a request a "
+                        "page of any other origin makes a browser send is refused 403, "
+                        "nothing done. Clients that are not browsers send no Origin and are "
+                        "unaffected. Default: [] (none).">>}},
            {allowed_destinations,
             #{value => "all | [JID]",
               desc => <<"Stanzas may only be sent to these JIDs, compared normalised; a bare "
@@ -478,6 +526,16 @@ mod_doc() ->
               desc => <<"Peers allowed to use the authenticated API (requests with an "
                         "Authorization header), apart from allowed_ips: opening one opens "
                         "nothing of the other. Default: loopback only.">>}},
+           {api_allowed_origins,
+            #{value => "all | [Origin]",
+              desc => <<"Web pages allowed to call the authenticated API from a browser "
+                        "(CORS), as scheme://host[:port], e.g. https://desk.example.com. "
+                        "Their OPTIONS preflights are answered and their answers carry "
+                        "Access-Control-Allow-Origin; they must authenticate with a Bearer "
+                        "token (Basic is refused 403). Requests from the pages of any other "
+                        "origin are refused 403, nothing done (cross-site request forgery). "
+                        "'all' lets every web page call the API with the tokens it holds. "
+                        "Default: [] (none).">>}},
            {api_access,
             #{value => "AccessName",
               desc => <<"The access rule an authenticated account must match to use the API "
@@ -530,6 +588,21 @@ mod_doc() ->
             #{value => "timeout()",
               desc => <<"How long GET /rest/health waits for the worker's answer to its ping "
                         "before it answers 503. Default: 1 second.">>}},
+           {idempotency_key_lifetime,
+            #{value => "timeout()",
+              desc => <<"How long the answer to a POST with an Idempotency-Key is kept: a "
+                        "repeat within it gets the kept answer and does nothing. Write the unit "
+                        "('24 hours', '30 minutes'); a number alone is seconds. Default: "
+                        "24 hours.">>}},
+           {idempotency_max_bytes,
+            #{value => "pos_integer()",
+              desc => <<"Most bytes of kept answers per vhost, cluster-wide; past it the "
+                        "oldest keys are forgotten first. An answer larger than this is not "
+                        "kept. Default: 67108864 (64 MiB).">>}},
+           {idempotency_max_keys,
+            #{value => "pos_integer()",
+              desc => <<"Most Idempotency-Key keys kept per vhost, cluster-wide; past it the "
+                        "oldest are forgotten first. Default: 100000.">>}},
            {max_auth_failures,
             #{value => "pos_integer()",
               desc => <<"Failed '--auth' attempts (Basic passwords and Bearer tokens "

@@ -16,7 +16,7 @@
 -module(mod_rest_api).
 
 -export([send/2, echo/2, archive/2, bearer_command/1, refusal/3, negotiation/1, credentials/2,
-         basic_auth/2, decode_stanza/1, iq_status/1, iq_timeout/2, run_send_hook/2]).
+         basic_auth/2, decode_stanza/1, checked_account/1, with_id/1, iq_status/1, iq_timeout/2, run_send_hook/2]).
 -define(TIMEOUT_HEADER, <<"prosody-rest-timeout">>).
 
 -include("logger.hrl").
@@ -185,8 +185,17 @@ iq_timeout(Headers, Opts) ->
         [] -> mod_rest_opt:iq_timeout(Opts)
     end.
 
+%% The account, checked ahead of the request (mod_rest_idempotency scopes keys by it); the
+%% refusal, if any, as an answer. Either travels on in the context: nothing is checked twice.
+-spec checked_account(context()) -> {ok, jid:jid()} | {refused, outcome()}.
+checked_account(Context) ->
+    try {ok, account(Context)}
+    catch throw:{refused, Status, Code} -> {refused, refusal(Status, Code, Context)}
+    end.
+
 %% The account the credentials name, checked; throws {refused, Status, Code}. A wrong
 %% password and a bad token (unknown, expired, another scope) get the same 401.
+account(#{account := Account}) -> Account;
 account(#{credentials := Credentials, host := Host, ip := IP, opts := Opts}) ->
     Account = try authenticated(Credentials, Host, {IP, mod_rest_opt:max_auth_failures(Opts)})
               catch throw:{refused, 401, _} -> throw({refused, 401, <<"INVALID_CREDENTIALS">>});
@@ -249,8 +258,19 @@ deliver(Pkt, IqTimeout, #{ip := IP} = Context) ->
             waiting(Pkt, Context, fun() -> ask(Pkt, IqTimeout, Context) end);
         {iq, _} -> throw({refused, 422, <<"IQ_TYPE">>});
         _ ->
-            ejabberd_router:route(hooked(Pkt, IP)),
-            {202, [], ?XML, <<>>}
+            Pkt1 = hooked(with_id(Pkt), IP),
+            ejabberd_router:route(Pkt1),
+            %% What was sent, for the client's receipts, MAM and logs.
+            {202, [{<<"X-Stanza-Id">>, xmpp:get_id(Pkt1)}], ?XML, <<>>}
+    end.
+
+%% A message or presence without an id gets one before it is routed, so that the answer can
+%% name what was sent (ejabberd's own ids: p1_rand, as ejabberd_c2s gives to its stanzas).
+-spec with_id(xmpp:stanza()) -> xmpp:stanza().
+with_id(Pkt) ->
+    case xmpp:get_id(Pkt) of
+        <<>> -> xmpp:set_id(Pkt, p1_rand:get_string());
+        _ -> Pkt
     end.
 
 %% Sends the iq and waits for its reply: it is the answer, with the caller's own id back. A

@@ -22,7 +22,7 @@
 -export([run/5, default_access_commands/0, authenticate/2, begin_attempt/2,
          anonymous_login/1]).
 -export_type([auth/0]).
--export([rules_for/2, exit_status/1, arity_error/3, output_to_binary/1, suggest/2,
+-export([rules_for/2, exit_status/1, arity_error/3, api_version/0, output_to_binary/1, suggest/2,
          failure_answer/4, secrets/3, redact/2, quoted/1]).
 
 -include("logger.hrl").
@@ -58,11 +58,14 @@ run(Host, Name, Args, Auth, Client) ->
         Checked = request_vhosts(Host, Caller),
         authorize(Name, Caller, Checked),
         Command = known_command(Name),
-        Format = check_arity(Name, Command, Args, Auth),
+        {Format, Args1, Auth1} = case is_user_command(Command) andalso Caller /= none of
+                                     true -> mod_rest_user_command:bind(Name, Command, Args, Caller);
+                                     false -> {check_arity(Name, Command, Args, Auth), Args, Auth}
+                                 end,
         %% The strictest of every vhost involved: a Host header or an --auth vhost with an
         %% open policy cannot act on a vhost whose policy is closed (security issue, item 6).
-        authorize(Name, Caller, involved_vhosts(Format, Args) -- Checked),
-        execute(Name, Command, Args, Auth, secrets(Format, Args, Auth))
+        authorize(Name, Caller, involved_vhosts(Format, Args1) -- Checked),
+        execute(Name, Command, Args1, Auth1, secrets(Format, Args1, Auth))
     catch throw:{refused, Status, Body} ->
             {Status, iolist_to_binary(Body)}
     end.
@@ -200,6 +203,9 @@ authorize_on(Name, Caller, VHost, AccessCommands) ->
                                   <<" is not allowed to run '">>, quoted(Name), <<"'.">>]})
     end.
 
+-spec api_version() -> pos_integer().
+api_version() -> ?API_VERSION.
+
 -spec default_access_commands() -> access_commands().
 default_access_commands() -> ?DEFAULT_ACCESS_COMMANDS.
 
@@ -246,6 +252,13 @@ definition(Command) ->
             Definition;
         _ -> ejabberd_commands:get_command_definition(Command, ?API_VERSION)   % throws if unknown
     end.
+
+%% A `user`-policy command (get_roster, set_vcard...), which ejabberd binds to the --auth
+%% caller on some versions and not on others: mod_rest_user_command gives it the same
+%% arguments on every version.
+is_user_command(Command) ->
+    #ejabberd_commands{policy = Policy} = definition(Command),
+    Policy == user.
 
 %% The argument count process2 will insist on: ejabberd's own format for this caller, as
 %% ejabberd_ctl asks for it (user-policy commands take `user host` first without --auth;
@@ -340,7 +353,10 @@ execute(Name, Command, Args, Auth, Secrets) ->
                   {U, S, P} -> ["--auth" | [binary_to_list(X) || X <- [U, S, P]]] ++ Line
               end,
     ?DEBUG("mod_rest: running command '~ts' with ~B arguments", [quoted(Name), length(Args)]),
-    {Text, Code} = ejabberd_ctl:process2(CtlArgs, []),
+    {Text, Code} = case mod_rest_ctl_output:intercepted(Command, Args) of
+                       true -> mod_rest_ctl_output:run(Line);
+                       false -> ejabberd_ctl:process2(CtlArgs, [])
+                   end,
     Output = output_to_binary(Text),
     case {Output, Code} of
         {<<>>, _} -> {exit_status(Code), integer_to_binary(Code)};

@@ -27,7 +27,7 @@
 -module(mod_rest_metrics).
 
 %% The request path
--export([request_started/0, request_done/5, refused/1, action/1, route/1]).
+-export([request_started/0, request_done/5, refused/1, action/2, route/1]).
 %% The worker (mod_rest_port)
 -export([worker_event/1, worker_state/1]).
 %% The registry for other modules
@@ -63,7 +63,8 @@
 -define(HIST, (?BYTES_OUT + ?N_ROUTES)).               % route x (buckets, sum in us, count)
 -define(HIST_WIDTH, (?N_BUCKETS + 2)).
 -define(ACTION, (?HIST + ?N_ROUTES * ?HIST_WIDTH)).
--define(REFUSED, (?ACTION + tuple_size(?ACTIONS))).
+-define(ACTION_REFUSED, (?ACTION + tuple_size(?ACTIONS))).
+-define(REFUSED, (?ACTION_REFUSED + tuple_size(?ACTIONS))).
 -define(WORKER, (?REFUSED + tuple_size(?REFUSALS))).
 -define(SIZE, (?WORKER + tuple_size(?WORKER_EVENTS))).
 
@@ -127,10 +128,14 @@ bucket_index(Micros, I) -> bucket_index(Micros, I + 1).
 refused(Why) ->
     add(?REFUSED, index(Why, ?REFUSALS)).
 
-%% What the worker decided for a request, as the VM carried it out.
--spec action(atom()) -> ok.
-action(Kind) ->
-    add(?ACTION, index(Kind, ?ACTIONS)).
+%% What the worker decided for a request, by what came of it in the VM: carried out (an
+%% answer below 400), or refused or failed there (credentials, access_commands, a hook, a
+%% command's own failure).
+-spec action(atom(), pos_integer()) -> ok.
+action(Kind, Status) when Status < 400 ->
+    add(?ACTION, index(Kind, ?ACTIONS));
+action(Kind, _Status) ->
+    add(?ACTION_REFUSED, index(Kind, ?ACTIONS)).
 
 %%%===================================================================
 %%% The worker
@@ -227,8 +232,12 @@ snapshot() ->
       <<"Requests waiting for the worker now (max_in_flight bounds it).">>,
       [{<<"mod_rest_worker_pending">>, [], mod_rest_port:pending()}]},
      {<<"mod_rest_actions_total">>, counter,
-      <<"What the worker decided for a request, as carried out in the VM.">>,
+      <<"What the worker decided for a request, carried out in the VM (answered below 400).">>,
       Labelled(<<"mod_rest_actions_total">>, <<"action">>, ?ACTIONS, ?ACTION)},
+     {<<"mod_rest_actions_refused_total">>, counter,
+      <<"What the worker decided for a request, refused or failed in the VM (answered 400 or "
+        "more: credentials, access_commands, hooks, a command's failure).">>,
+      Labelled(<<"mod_rest_actions_refused_total">>, <<"action">>, ?ACTIONS, ?ACTION_REFUSED)},
      {<<"mod_rest_refused_total">>, counter,
       <<"Requests answered without being carried out: rate_limited (429, rate_limit_per_ip), "
         "too_large (413), overloaded (503, max_in_flight), busy, unavailable, worker_died, "

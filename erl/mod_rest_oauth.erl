@@ -81,7 +81,8 @@ kind(_) -> other.
 register_scope() ->
     case lists:keymember(?SCOPE_COMMAND, 1, ejabberd_commands:list_commands()) of
         true -> ok;
-        false -> ejabberd_commands:register_commands(?MODULE, [scope_command()])
+        %% Defined by the gen_mod, as mod_rest_ops:register_commands/0 says why.
+        false -> ejabberd_commands:register_commands(mod_rest, [scope_command()])
     end.
 
 -spec unregister_scope() -> ok.

@@ -84,7 +84,9 @@ reason_phrase(503) -> <<"Service Unavailable">>.
 %%%===================================================================
 -spec register_commands() -> ok.
 register_commands() ->
-    ejabberd_commands:register_commands(?MODULE, commands()).
+    %% The definer is the gen_mod: `ejabberdctl help` (23.01) reads its behaviour attribute,
+    %% and crashed on a module that declares none.
+    ejabberd_commands:register_commands(mod_rest, commands()).
 
 -spec unregister_commands() -> ok.
 unregister_commands() ->

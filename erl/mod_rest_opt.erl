@@ -5,9 +5,10 @@
 %%%----------------------------------------------------------------------
 -module(mod_rest_opt).
 
--export([access_commands/1, allowed_destinations/1, allowed_ips/1, allowed_senders/1,
-         api_access/1, api_allowed_ips/1, iq_max_timeout/1, iq_timeout/1,
-         allowed_stanza_types/1, health_allowed_ips/1, health_timeout/1, max_auth_failures/1,
+-export([access_commands/1, allowed_destinations/1, allowed_ips/1, allowed_origins/1, allowed_senders/1,
+         api_access/1, api_allowed_ips/1, api_allowed_origins/1, iq_max_timeout/1, iq_timeout/1,
+         allowed_stanza_types/1, health_allowed_ips/1, health_timeout/1, idempotency_key_lifetime/1,
+         idempotency_max_bytes/1, idempotency_max_keys/1, max_auth_failures/1,
          max_body_size/1, max_command_args/1, max_in_flight/1, max_iq_waits/1,
          max_iq_waits_per_account/1, max_xml_depth/1, max_xml_elements/1,
          metrics_allowed_ips/1, rate_limit_per_ip/1, request_timeout/1, webhooks/1, worker_executable/1]).
@@ -21,11 +22,17 @@ allowed_destinations(Opts) -> get(allowed_destinations, Opts).
 -spec allowed_ips(gen_mod:opts() | binary()) -> all | [{inet:ip_address(), 0..128}].
 allowed_ips(Opts) -> get(allowed_ips, Opts).
 
+-spec allowed_origins(gen_mod:opts() | binary()) -> all | [binary()].
+allowed_origins(Opts) -> get(allowed_origins, Opts).
+
 -spec api_access(gen_mod:opts() | binary()) -> atom().
 api_access(Opts) -> get(api_access, Opts).
 
 -spec api_allowed_ips(gen_mod:opts() | binary()) -> all | [{inet:ip_address(), 0..128}].
 api_allowed_ips(Opts) -> get(api_allowed_ips, Opts).
+
+-spec api_allowed_origins(gen_mod:opts() | binary()) -> all | [binary()].
+api_allowed_origins(Opts) -> get(api_allowed_origins, Opts).
 
 -spec iq_max_timeout(gen_mod:opts() | binary()) -> pos_integer().
 iq_max_timeout(Opts) -> get(iq_max_timeout, Opts).
@@ -44,6 +51,15 @@ health_allowed_ips(Opts) -> get(health_allowed_ips, Opts).
 
 -spec health_timeout(gen_mod:opts() | binary()) -> pos_integer().
 health_timeout(Opts) -> get(health_timeout, Opts).
+
+-spec idempotency_key_lifetime(gen_mod:opts() | binary()) -> pos_integer().
+idempotency_key_lifetime(Opts) -> get(idempotency_key_lifetime, Opts).
+
+-spec idempotency_max_bytes(gen_mod:opts() | binary()) -> pos_integer().
+idempotency_max_bytes(Opts) -> get(idempotency_max_bytes, Opts).
+
+-spec idempotency_max_keys(gen_mod:opts() | binary()) -> pos_integer().
+idempotency_max_keys(Opts) -> get(idempotency_max_keys, Opts).
 
 -spec metrics_allowed_ips(gen_mod:opts() | binary()) -> all | [{inet:ip_address(), 0..128}].
 metrics_allowed_ips(Opts) -> get(metrics_allowed_ips, Opts).

@@ -139,8 +139,9 @@ interface Sample {
   errors: number;
 }
 
-async function stanzaRound(node: Node, connections: number, tag: string): Promise<Sample> {
-  const { r, vmUs, workerUs } = await measured(node, () => wrk(node.sandbox.restUrl, connections, SECONDS, LOAD_LUA, ['stanza', RECIPIENT, tag]));
+/** `keyed`: each request with an Idempotency-Key of its own (mod_rest_idempotency's cost). */
+async function stanzaRound(node: Node, connections: number, tag: string, mode: 'stanza' | 'keyed' = 'stanza'): Promise<Sample> {
+  const { r, vmUs, workerUs } = await measured(node, () => wrk(node.sandbox.restUrl, connections, SECONDS, LOAD_LUA, [mode, RECIPIENT, tag]));
   const acked = r.requests - r.non2xx;
   const { delivered, duplicated } = await waitDelivered(node, tag, acked);
   node.receiver.forget(tag);
@@ -262,6 +263,7 @@ async function main(): Promise<void> {
       console.log(`  memory: worker RSS ${fmt(workerRss(ours))} MiB, VM RSS ours ${fmt(vmRss(ours))} MiB, original ${fmt(vmRss(original))} MiB\n`);
     }
 
+    if (ONLY === null || ONLY.test(KEY_COST)) await keyCost(ours);
     if (ONLY !== null) return; // a chosen scenario alone
     if (SOAK_SECONDS > 0) await soak(ours);
     await burst(ours);
@@ -277,6 +279,32 @@ async function main(): Promise<void> {
     }
     rmSync(base, { recursive: true, force: true });
   }
+}
+
+const KEY_COST = 'idempotency key on the send path, 16 connections';
+
+/**
+ * The cost of an Idempotency-Key: the same stanza load on our node without a key and with a key
+ * of its own per request (claimed in a Mnesia transaction, the answer kept), in alternated rounds.
+ * Alone: `BENCH_ONLY=idempotency make bench`.
+ */
+async function keyCost(node: Node): Promise<void> {
+  const samples = { stanza: [] as Sample[], keyed: [] as Sample[] };
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? (['stanza', 'keyed'] as const) : (['keyed', 'stanza'] as const);
+    for (const mode of order) samples[mode].push(await stanzaRound(node, 16, `k${round}-${mode}-${Math.random().toString(36).slice(2, 8)}`, mode));
+  }
+  const m = (xs: Sample[], k: keyof Sample) => median(xs.map((x) => Number(x[k] ?? NaN)));
+  const sum = (xs: Sample[], k: keyof Sample) => xs.reduce((a, x) => a + Number(x[k] ?? 0), 0);
+  console.log(`## ${KEY_COST}: ours without and with a key`);
+  for (const [label, xs] of [['no key', samples.stanza], ['key', samples.keyed]] as const) {
+    console.log(
+      `  ${label.padEnd(8)} ${fmt(m(xs, 'rps')).padStart(6)} req/s  p50 ${fmt(m(xs, 'p50'), 2)} ms  p99 ${fmt(m(xs, 'p99'), 2)} ms  errors ${sum(xs, 'errors')}` +
+        `  delivered ${sum(xs, 'delivered')}/${sum(xs, 'acked')} acked, ${sum(xs, 'duplicated')} duplicated  CPU/request VM ${fmt(m(xs, 'vmUs'))} us + worker ${fmt(m(xs, 'workerUs'))} us`,
+    );
+  }
+  const perRound = samples.keyed.map((x, i) => fmt(x.rps / samples.stanza[i]!.rps, 2));
+  console.log(`  throughput key/no key ${fmt(m(samples.keyed, 'rps') / m(samples.stanza, 'rps'), 2)}  p99 key/no key ${fmt(m(samples.keyed, 'p99') / m(samples.stanza, 'p99'), 2)}  per-round ratios ${perRound.join(' ')}\n`);
 }
 
 /** Worker RSS every 5 s during a minute at 256 connections: must stay flat. */

@@ -303,6 +303,29 @@ export class Sandbox {
     throw new Error(`mod_rest did not come up within ${timeoutMs} ms (last: ${last}); see ${this.options.dir}`);
   }
 
+  /**
+   * Runs `ejabberdctl ARGS` against the node (needs `distribution`) the way Debian's ejabberdctl
+   * script does: a hidden node that runs ejabberd's own client, `-s ejabberd_ctl -extra NODE
+   * ARGS`, whose output is what the node's ejabberd_ctl prints. Resolves with its stdout and exit code.
+   */
+  async ctl(args: string[]): Promise<{ stdout: string; code: number }> {
+    if (this.epmdPort === 0) throw new Error('ctl needs a sandbox started with distribution: true (or cluster)');
+    const client = `ctl_${process.pid}_${Math.random().toString(36).slice(2, 8)}@localhost`;
+    return new Promise((resolve, reject) => {
+      const call = target.spawn(
+        'erl',
+        ['-sname', client, '-setcookie', this.cookie, '-noinput', '-hidden', '-kernel', 'inet_dist_use_interface', '{127,0,0,1}',
+          '-s', 'ejabberd_ctl', '-extra', this.nodeName, ...args],
+        { stdio: ['ignore', 'pipe', 'pipe'], env: { ERL_LIBS: target.erlLibs, ERL_EPMD_PORT: String(this.epmdPort), ERL_EPMD_ADDRESS: '127.0.0.1' } },
+      );
+      const out: Buffer[] = [];
+      call.stdout!.on('data', (d: Buffer) => out.push(d));
+      call.stderr!.resume();
+      call.once('error', reject);
+      call.once('exit', (code) => resolve({ stdout: Buffer.concat(out).toString('utf8'), code: code ?? -1 }));
+    });
+  }
+
   /** Evaluates Erlang expressions in the node (needs `distribution`); resolves with erl_call's output. */
   async rpc(expressions: string): Promise<string> {
     if (this.epmdPort === 0) throw new Error('rpc needs a sandbox started with distribution: true (or cluster)');

@@ -51,7 +51,8 @@ function dispatch(message: Inbound): void {
       }
       const action = handleRequestFor(message.request, policies.get(message.request.host), logRefusal);
       if (log.isLevelEnabled('debug')) {
-        const detail = action.kind === 'command' ? action.name : action.kind === 'answer' || action.kind === 'document' ? action.status : action.stanza.name;
+        const inner = action.kind === 'with_headers' ? action.action : action;
+        const detail = inner.kind === 'command' ? inner.name : inner.kind === 'answer' || inner.kind === 'document' ? inner.status : inner.kind === 'with_headers' ? 'cors' : inner.stanza.name;
         log.debug({ id: message.id, ip: message.request.ip, host: message.request.host, action: action.kind, detail }, 'request');
       }
       send(replyFrame(message.id, action));

@@ -1,5 +1,6 @@
 -- SPDX-License-Identifier: GPL-2.0-or-later
 -- wrk script for make bench. Args: stanza TO TAG   (a <message> with a unique body each time)
+--                               keyed TO TAG    (the same, with a unique Idempotency-Key each time)
 --                               command WORD...    (the same command line every time)
 local counter = 0
 local threads = {}
@@ -11,7 +12,7 @@ end
 
 function init(args)
   mode = args[1]
-  if mode == "stanza" then
+  if mode == "stanza" or mode == "keyed" then
     to, tag = args[2], args[3]
   else
     wrk.method = "POST"
@@ -22,11 +23,13 @@ function init(args)
 end
 
 function request()
-  if mode ~= "stanza" then return wrk.request() end
+  if mode ~= "stanza" and mode ~= "keyed" then return wrk.request() end
   counter = counter + 1
-  local body = string.format('<message to="%s" from="localhost/bench"><body>%s-%d-%d</body></message>',
-                             to, tag, tid, counter)
-  return wrk.format("POST", "/rest", { ["Host"] = "localhost" }, body)
+  local id = string.format('%s-%d-%d', tag, tid, counter)
+  local body = string.format('<message to="%s" from="localhost/bench"><body>%s</body></message>', to, id)
+  local headers = { ["Host"] = "localhost" }
+  if mode == "keyed" then headers["Idempotency-Key"] = '"' .. id .. '"' end
+  return wrk.format("POST", "/rest", headers, body)
 end
 
 function done(summary, latency, requests)

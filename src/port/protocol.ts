@@ -9,7 +9,9 @@
 //            allowed_senders => all | [Bin],
 //            max_xml_depth => Int,
 //            max_xml_elements => Int,
-//            max_command_args => Int}}
+//            max_command_args => Int,
+//            api_allowed_origins => all | [Bin],
+//            allowed_origins => all | [Bin]}}
 //   {forget, Host}                                         | {command, Name, [Arg], Auth}
 //   {log_level, Level}                                     | {answer, Status, Body}
 //   {request, Id, #{method, path, body, ip, host,    Auth = none | {User, Server, Password}
@@ -18,8 +20,11 @@
 //                                                         | {archive, Xmlel}  a MAM query iq: the
 //                                                             stub collects its result messages
 //                   accept => Bin,                        | {document, Status, [{Name, Value}],
-//                   query => [{Key, Value}]}}                    ContentType, Body}
-//                   (the last four optional)                 a rendered API answer
+//                   query => [{Key, Value}],                     ContentType, Body}
+//                   origin, fetch_site,                      a rendered API answer
+//                   own_origin, auth_scheme => Bin}}      | {with_headers, [{Name, Value}], Action}
+//                   (all after host optional)                 Action's answer plus these headers
+//                                                             (CORS, src/rest/browser.ts)
 //   {render, Id, #{host, accept, content_type,     {reply, Id, {document, ...}}  its answer
 //                  status => N, stanza => Xmlel}}
 //              | #{host, accept, content_type,
@@ -134,6 +139,10 @@ function parseRequest(m: TermMap): RestRequest {
     ...(m.has('content_type') ? { contentType: mediaType(text(m.get('content_type'))) } : {}),
     ...(m.has('accept') ? { accept: text(m.get('accept')) } : {}),
     ...(m.has('query') ? { query: list(m.get('query')!).map(pair) } : {}),
+    ...(m.has('origin') ? { origin: text(m.get('origin')) } : {}),
+    ...(m.has('fetch_site') ? { fetchSite: text(m.get('fetch_site')) } : {}),
+    ...(m.has('own_origin') ? { ownOrigin: text(m.get('own_origin')) } : {}),
+    ...(m.has('auth_scheme') ? { authScheme: text(m.get('auth_scheme')) } : {}),
   };
 }
 
@@ -208,7 +217,14 @@ function parsePolicy(m: TermMap, host: string): HostPolicy {
     ...(m.has('max_xml_depth') ? { maxXmlDepth: positive(m.get('max_xml_depth')) } : {}),
     ...(m.has('max_xml_elements') ? { maxXmlElements: positive(m.get('max_xml_elements')) } : {}),
     ...(m.has('max_command_args') ? { maxCommandArgs: positive(m.get('max_command_args')) } : {}),
+    ...(m.has('api_allowed_origins') ? { apiAllowedOrigins: origins(m.get('api_allowed_origins')!) } : {}),
+    ...(m.has('allowed_origins') ? { allowedOrigins: origins(m.get('allowed_origins')!) } : {}),
   };
+}
+
+/** An origins option: `all` (null) or a list of origins. */
+function origins(t: Term): string[] | null {
+  return t instanceof Atom && t.name === 'all' ? null : list(t).map(text);
 }
 
 export function helloFrame(): OutTerm {
@@ -261,6 +277,8 @@ function actionTerm(action: Action): OutTerm {
         action.contentType,
         action.body,
       );
+    case 'with_headers':
+      return new Tuple(atom('with_headers'), action.headers.map(([name, value]) => new Tuple(name, value)), actionTerm(action.action));
   }
 }
 

@@ -6,8 +6,8 @@
 //   POST /rest/{kind}/{type}/{to}     kind message, presence or iq: the body (JSON, form, or text:
 //                                     a message's body, a presence's show) with kind, type and to set
 //   POST /rest/iq/{payload}/{to}      an iq get of that payload, the body its JSON value
-//   GET  /rest/{payload}/{to}?k=v     an iq get: ping, version, disco, items, lastactivity, archive
-//                                     (a set), ...; the query string is the payload's fields
+//   GET  /rest/{payload}/{to}?k=v     an iq get of one of GET_QUERIES (archive: a set); the query
+//                                     string is the payload's fields
 // The stanza then goes through the same checks as a posted one.
 import { badJsonStanza, badPathBody, noSuchPath, unsupportedMediaType } from './errors.js';
 import { FIELDS, isObject, STANZA_KINDS } from './jsonmap-fields.js';
@@ -38,11 +38,21 @@ export function looksLikeXml(body: Buffer): boolean {
   return false;
 }
 
+/**
+ * The payloads a GET can query: iq payloads that are asked for with a get and need no body.
+ * Not the others of the mapping: delay, nick, dataform, result and rsm are no queries, command,
+ * oob, block and unblock are sets, upload_slot is an answer (a GET of one would be answered 422).
+ */
+export const GET_QUERIES: readonly string[] = [
+  'ping', 'version', 'disco', 'items', 'lastactivity', 'archive', 'register', 'upload_request', 'blocklist', 'extdisco', 'stats',
+];
+const GET_QUERY_SET: ReadonlySet<string> = new Set(GET_QUERIES);
+
 /** Whether a path is one of the API's (so that a request for it without credentials is told to authenticate). */
 export function isApiPath(method: string, path: readonly string[]): boolean {
   const [first, , third] = path;
   if (path.length === 1) return first === 'echo' || first === 'openapi.json';
-  if (method === 'GET' && path.length >= 2) return first !== undefined && first in FIELDS.iq;
+  if (method === 'GET' && path.length >= 2) return first !== undefined && GET_QUERY_SET.has(first);
   return method === 'POST' && path.length === 3 && third !== undefined && first !== undefined && STANZA_KINDS.has(first);
 }
 
@@ -91,7 +101,7 @@ export function bodyAtRoot(req: RestRequest, limits: ParseLimits, allowCommand: 
 /** The stanza a path stands for; throws NO_SUCH_PATH for any other path or method. */
 export function stanzaForPath(req: RestRequest): XmlElement {
   const [first, second, third, ...rest] = req.path;
-  if (req.method === 'GET' && first !== undefined && second !== undefined && first in FIELDS.iq) {
+  if (req.method === 'GET' && first !== undefined && second !== undefined && GET_QUERY_SET.has(first)) {
     // A repeated parameter: the last one, as Prosody's form decoding takes it.
     const fields: JsonObject = {};
     for (const [k, v] of req.query ?? []) fields[k] = v;

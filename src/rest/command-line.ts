@@ -6,7 +6,7 @@
 //   2. An empty quoted argument `""` is an empty-string argument; the original dropped it silently,
 //      shifting every argument after it into the wrong place.
 
-import { badAuthSyntax, badUtf8Command, emptyCommand, tooManyArguments } from './errors.js';
+import { badAuthSyntax, badUtf8Command, emptyCommand, jsonWithoutType, tooManyArguments } from './errors.js';
 import type { Action } from './types.js';
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -81,6 +81,7 @@ export function parseCommand(body: Buffer, maxArgs = MAX_COMMAND_ARGS): Action {
     throw badUtf8Command(cause);
   }
 
+  if (/^\s*[{[]/.test(line)) throw jsonWithoutType();
   // The name, and --auth USER HOST PASSWORD, are words beyond the arguments.
   const words = splitCommandLine(line, maxArgs + 5);
   if (words.length > maxArgs + (words[0] === '--auth' ? 5 : 1)) throw tooManyArguments();

@@ -15,11 +15,16 @@ export type RestErrorCode =
   | 'SENDER_NOT_ALLOWED'
   | 'BAD_UTF8_COMMAND'
   | 'EMPTY_COMMAND'
+  | 'JSON_WITHOUT_TYPE'
   | 'BAD_AUTH_SYNTAX'
   | 'TOO_MANY_ELEMENTS'
   | 'TOO_MANY_ARGUMENTS'
   | 'BAD_JSON'
   | 'BAD_JSON_STANZA'
+  // Browsers (browser.ts): a page of another origin, not listed.
+  | 'LEGACY_ORIGIN_NOT_ALLOWED'
+  | 'ORIGIN_NOT_ALLOWED'
+  | 'BROWSER_BASIC'
   // The authenticated API's own (rendered as its caller's Accept asks: text, JSON or XML).
   | 'NO_CREDENTIALS'
   | 'UNSUPPORTED_MEDIA_TYPE'
@@ -47,7 +52,11 @@ export type RestErrorCode =
   | 'UNEXPECTED_SENDER'
   | 'IQ_TIMEOUT'
   | 'IQ_WAITS_ACCOUNT'
-  | 'IQ_WAITS_NODE';
+  | 'IQ_WAITS_NODE'
+  // Idempotency-Key (draft-ietf-httpapi-idempotency-key-header), decided by mod_rest_idempotency.
+  | 'IDEMPOTENCY_KEY_INVALID'
+  | 'IDEMPOTENCY_KEY_IN_FLIGHT'
+  | 'IDEMPOTENCY_KEY_REUSED';
 
 export interface CatalogueEntry {
   readonly status: number;
@@ -74,6 +83,13 @@ export const CATALOGUE: Readonly<Record<RestErrorCode, CatalogueEntry>> = Object
   SENDER_NOT_ALLOWED: { status: 403, body: "Error: the stanza's 'from' is not in allowed_senders." },
   BAD_UTF8_COMMAND: { status: 400, body: 'Error: the command line is not valid UTF-8.' },
   EMPTY_COMMAND: { status: 400, body: 'Error: no command given.' },
+  // curl -d and Python requests' data= send JSON as a form: no ejabberd command starts with { or [.
+  JSON_WITHOUT_TYPE: {
+    status: 415,
+    body: 'Error: the body is JSON, not a command line: send it with Content-Type: application/json (and credentials).',
+    condition: 'bad-format',
+    type: 'modify',
+  },
   BAD_AUTH_SYNTAX: { status: 400, body: 'Error: --auth needs USER HOST PASSWORD before the command.' },
   // Work bounds: one client's huge request must not stall everyone else's (parsing stops there).
   TOO_MANY_ELEMENTS: { status: 413, body: 'Error: the stanza has more elements than max_xml_elements.' },
@@ -81,6 +97,22 @@ export const CATALOGUE: Readonly<Record<RestErrorCode, CatalogueEntry>> = Object
   // The authenticated API's JSON and form bodies (Prosody's mapping).
   BAD_JSON: { status: 400, body: 'Error: the JSON body does not parse.', condition: 'not-well-formed' },
   BAD_JSON_STANZA: { status: 422, body: 'Error: the JSON body is not a stanza Prosody\'s mapping knows.' },
+  // Cross-site request forgery (browser.ts): nothing a page of another origin makes a browser send is done.
+  LEGACY_ORIGIN_NOT_ALLOWED: {
+    status: 403,
+    body: "Error: a web page of another origin may not use this protocol; its origin is not in allowed_origins.",
+  },
+  ORIGIN_NOT_ALLOWED: {
+    status: 403,
+    body: "Error: a web page of another origin may not call the API; its origin is not in api_allowed_origins.",
+    condition: 'forbidden',
+  },
+  // A browser adds the Basic credentials it once prompted for by itself: from a page, only a token the app holds.
+  BROWSER_BASIC: {
+    status: 403,
+    body: 'Error: a web page of another origin must authenticate with a Bearer token, not Basic credentials.',
+    condition: 'forbidden',
+  },
   NO_CREDENTIALS: {
     status: 401,
     body: 'Error: credentials are required: HTTP Basic (an account and its password) or Bearer (an OAuth token).',
@@ -146,13 +178,26 @@ export const CATALOGUE: Readonly<Record<RestErrorCode, CatalogueEntry>> = Object
     type: 'wait',
     retryAfter: 5,
   },
+  IDEMPOTENCY_KEY_INVALID: {
+    status: 400,
+    body: 'Error: the Idempotency-Key header must be one key of 1 to 255 printable ASCII characters.',
+    condition: 'bad-request',
+  },
+  IDEMPOTENCY_KEY_IN_FLIGHT: {
+    status: 409,
+    body: 'Error: a request with this Idempotency-Key is still being carried out; try again.',
+    condition: 'conflict',
+    type: 'wait',
+  },
+  IDEMPOTENCY_KEY_REUSED: { status: 422, body: 'Error: this Idempotency-Key was used for another request.', condition: 'conflict' },
 });
 
 /** The codes the stub may ask the worker to render: never one that request data could name. */
 export const VM_CODES: ReadonlySet<RestErrorCode> = new Set<RestErrorCode>([
   'INVALID_CREDENTIALS', 'API_ACCESS_DENIED', 'FROM_NOT_ACCOUNT', 'NOT_A_STANZA', 'INVALID_STANZA', 'NO_TO',
   'IQ_TYPE', 'HOOK_DROPPED', 'CREDENTIALS_TWICE', 'AUTH_RATE_LIMITED', 'UNEXPECTED_SENDER', 'IQ_TIMEOUT',
-  'NOT_OWN_ARCHIVE', 'BEARER_COMMAND', 'IQ_WAITS_ACCOUNT', 'IQ_WAITS_NODE',
+  'NOT_OWN_ARCHIVE', 'BEARER_COMMAND', 'IQ_WAITS_ACCOUNT', 'IQ_WAITS_NODE', 'IDEMPOTENCY_KEY_INVALID', 'IDEMPOTENCY_KEY_IN_FLIGHT',
+  'IDEMPOTENCY_KEY_REUSED',
   // The account's own vhost's policy, applied in the VM when the Host header chose another.
   'C2S_ACCESS_DENIED', 'IP_NOT_ALLOWED', 'REJECTED',
 ]);
@@ -211,6 +256,7 @@ export const senderNotAllowed = (): RestError => new RestError('SENDER_NOT_ALLOW
 export const badUtf8Command = (cause?: unknown): RestError =>
   new RestError('BAD_UTF8_COMMAND', undefined, cause === undefined ? undefined : { cause });
 export const emptyCommand = (): RestError => new RestError('EMPTY_COMMAND');
+export const jsonWithoutType = (): RestError => new RestError('JSON_WITHOUT_TYPE');
 export const badAuthSyntax = (): RestError => new RestError('BAD_AUTH_SYNTAX');
 export const tooManyElements = (): RestError => new RestError('TOO_MANY_ELEMENTS');
 export const tooManyArguments = (): RestError => new RestError('TOO_MANY_ARGUMENTS');

@@ -5,7 +5,9 @@
 // mapping (jsonmap-fields.ts), the media types of negotiate.ts. What lives in the Erlang stub
 // (its own answers, an iq error's status by its condition) is mirrored here in two lists, each
 // checked against the Erlang source by test/unit/openapi.test.ts.
+import { GET_QUERIES } from './api-paths.js';
 import { CATALOGUE, conditionOf, type CatalogueEntry, type RestErrorCode } from './errors.js';
+import { CORS_EXPOSED_HEADERS, CORS_MAX_AGE_SECONDS, CORS_METHODS, CORS_REQUEST_HEADERS } from './browser.js';
 import { FIELDS } from './jsonmap-fields.js';
 import { FORM, JSON_TYPE, MEDIA_TYPE, TEXT, XMPP_XML } from './negotiate.js';
 import type { Action } from './types.js';
@@ -31,7 +33,7 @@ interface ResponseObject {
 }
 interface ParameterObject {
   name: string;
-  in: 'path' | 'query';
+  in: 'path' | 'query' | 'header';
   required?: boolean;
   description: string;
   schema: Schema;
@@ -90,7 +92,7 @@ const COMMAND_ANSWERS: readonly Answer[] = [
 ];
 
 // --- answers: one line each, merged per status into response objects ---
-type Header = 'WWW-Authenticate' | 'Retry-After' | 'Allow';
+type Header = 'WWW-Authenticate' | 'Retry-After' | 'Allow' | 'X-Stanza-Id' | 'Idempotent-Replayed' | 'Access-Control-Allow-Origin' | 'Access-Control-Allow-Methods' | 'Access-Control-Allow-Headers' | 'Access-Control-Max-Age';
 /** The body formats an answer may come in. */
 type Body = 'text' | 'error' | 'stanza' | 'sent' | 'openapi' | 'html' | 'metrics';
 interface Answer {
@@ -105,12 +107,16 @@ function text(status: number, words: string, headers?: readonly Header[]): Answe
 }
 
 function headersOf(entry: CatalogueEntry): Header[] {
-  return entry.status === 401 ? ['WWW-Authenticate'] : entry.retryAfter !== undefined ? ['Retry-After'] : [];
+  // 409: mod_rest_idempotency adds its Retry-After itself.
+  return entry.status === 401 ? ['WWW-Authenticate'] : entry.retryAfter !== undefined || entry.status === 409 ? ['Retry-After'] : [];
 }
 
 /** Catalogue entries answered in words only (the original protocol: toAnswer). */
 function legacy(codes: readonly RestErrorCode[]): Answer[] {
-  return codes.map((code) => text(CATALOGUE[code].status, `\`${code}\`: ${CATALOGUE[code].body}`, CATALOGUE[code].retryAfter !== undefined ? ['Retry-After'] : undefined));
+  return codes.map((code) => {
+    const retry = CATALOGUE[code].retryAfter !== undefined || code === 'IDEMPOTENCY_KEY_IN_FLIGHT';
+    return text(CATALOGUE[code].status, `\`${code}\`: ${CATALOGUE[code].body}`, retry ? ['Retry-After'] : undefined);
+  });
 }
 
 /** Catalogue entries of the API, rendered as Accept asks (render.ts renderError). */
@@ -123,14 +129,29 @@ function api(codes: readonly RestErrorCode[]): Answer[] {
 }
 
 const ROUTED: readonly Answer[] = [
-  text(200, 'Ok (the stanza was routed)'),
+  text(200, 'Ok (the stanza was routed; X-Stanza-Id names it)', ['X-Stanza-Id', 'Idempotent-Replayed']),
   text(400, 'Error: the element is not a stanza (message, presence or iq).'),
   text(403, "Error: the stanza was dropped by the server's user_send_packet hooks."),
   text(500, "Error: xmpp_codec (ejabberd's XMPP codec refused the element; the original's answer)"),
 ];
-const SENT: Answer = { status: 202, body: 'sent', words: 'The message or presence was sent as the account; the body is empty.' };
+const SENT: Answer = {
+  status: 202,
+  body: 'sent',
+  words: 'The message or presence was sent as the account (X-Stanza-Id names it); the body is empty.',
+  headers: ['X-Stanza-Id', 'Idempotent-Replayed'],
+};
+const IDEMPOTENCY_KEY: ParameterObject = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  description:
+    'draft-ietf-httpapi-idempotency-key-header: a key (1 to 255 printable ASCII characters, as an sf-string `"..."` or bare). ' +
+    'The first POST with it is carried out and its answer kept for idempotency_key_lifetime; a repeat (same method, path and ' +
+    'body, same account or, without credentials, same vhost and client address) gets that answer with Idempotent-Replayed: true.',
+  schema: { type: 'string', minLength: 1, maxLength: 257 },
+};
 const IQ_REPLIES: readonly Answer[] = [
-  { status: 200, body: 'stanza', words: 'The iq result, with the caller\'s own id.' },
+  { status: 200, body: 'stanza', words: 'The iq result, with the caller\'s own id.', headers: ['Idempotent-Replayed'] },
   ...IQ_ERROR_STATUSES.map((status): Answer => ({ status, body: 'stanza', words: "The iq error: the status of its condition (RFC 6120 §8.3.3), the error iq as the body." })),
 ];
 
@@ -164,13 +185,13 @@ function opsPath(id: string, summary: string, answers: readonly Answer[]): PathI
 
 // --- which catalogue entries each request can meet, by the order of the checks (pipeline.ts) ---
 const LEGACY_POST: readonly RestErrorCode[] = [
-  'REJECTED', 'NO_FROM', 'SENDER_NOT_ALLOWED', 'BAD_UTF8_COMMAND', 'EMPTY_COMMAND', 'BAD_AUTH_SYNTAX',
-  'TOO_MANY_ELEMENTS', 'TOO_MANY_ARGUMENTS', 'NOT_CONFIGURED', 'INTERNAL',
+  'REJECTED', 'NO_FROM', 'SENDER_NOT_ALLOWED', 'BAD_UTF8_COMMAND', 'JSON_WITHOUT_TYPE', 'EMPTY_COMMAND', 'BAD_AUTH_SYNTAX',
+  'TOO_MANY_ELEMENTS', 'TOO_MANY_ARGUMENTS', 'NOT_CONFIGURED', 'INTERNAL', 'LEGACY_ORIGIN_NOT_ALLOWED',
 ];
 const LEGACY_OTHER: readonly RestErrorCode[] = ['NOT_POST', 'NOT_CONFIGURED', 'INTERNAL'];
 /** Every API request with credentials: the peer, then (in the VM) the account. */
 const API_ACCOUNT: readonly RestErrorCode[] = [
-  'NO_CREDENTIALS', 'IP_NOT_ALLOWED', 'INVALID_CREDENTIALS', 'API_ACCESS_DENIED', 'C2S_ACCESS_DENIED', 'AUTH_RATE_LIMITED', 'INTERNAL',
+  'ORIGIN_NOT_ALLOWED', 'BROWSER_BASIC', 'NO_CREDENTIALS', 'IP_NOT_ALLOWED', 'INVALID_CREDENTIALS', 'API_ACCESS_DENIED', 'C2S_ACCESS_DENIED', 'AUTH_RATE_LIMITED', 'INTERNAL',
 ];
 /** A stanza on its way: the worker's checks, then the VM's codec, sender and hooks. */
 const API_STANZA: readonly RestErrorCode[] = [
@@ -179,14 +200,19 @@ const API_STANZA: readonly RestErrorCode[] = [
 ];
 /** What becomes of a sent stanza: an iq waits for its reply. */
 const API_SEND: readonly RestErrorCode[] = ['IQ_TYPE', 'HOOK_DROPPED', 'UNEXPECTED_SENDER', 'IQ_TIMEOUT', 'IQ_WAITS_ACCOUNT', 'IQ_WAITS_NODE', 'NOT_OWN_ARCHIVE'];
-const API_COMMAND: readonly RestErrorCode[] = ['BAD_UTF8_COMMAND', 'EMPTY_COMMAND', 'BAD_AUTH_SYNTAX', 'TOO_MANY_ARGUMENTS', 'CREDENTIALS_TWICE', 'BEARER_COMMAND'];
+const API_COMMAND: readonly RestErrorCode[] = ['BAD_UTF8_COMMAND', 'JSON_WITHOUT_TYPE', 'EMPTY_COMMAND', 'BAD_AUTH_SYNTAX', 'TOO_MANY_ARGUMENTS', 'CREDENTIALS_TWICE', 'BEARER_COMMAND'];
 const API_PATHS: readonly RestErrorCode[] = ['BAD_PATH_BODY', 'NO_SUCH_PATH'];
 const API_UNKNOWN: readonly RestErrorCode[] = ['NO_CREDENTIALS', 'IP_NOT_ALLOWED', 'NO_SUCH_PATH', 'INTERNAL'];
+/** A POST's Idempotency-Key (mod_rest_idempotency.erl), in words without credentials, rendered with them. */
+const IDEMPOTENCY: readonly RestErrorCode[] = ['IDEMPOTENCY_KEY_INVALID', 'IDEMPOTENCY_KEY_IN_FLIGHT', 'IDEMPOTENCY_KEY_REUSED'];
 
 /** The catalogue entries each operation lists (for the unit test: every entry is somewhere). */
 export const DESCRIBED_CODES: ReadonlySet<RestErrorCode> = new Set([
   ...LEGACY_POST, ...LEGACY_OTHER, ...API_ACCOUNT, ...API_STANZA, ...API_SEND, ...API_COMMAND, ...API_PATHS, ...API_UNKNOWN,
+  ...IDEMPOTENCY,
 ]);
+/** Answers to a POST with an Idempotency-Key: a repeat gets the first answer, marked Idempotent-Replayed. */
+const KEYED: readonly Answer[] = [...legacy(IDEMPOTENCY), ...api(IDEMPOTENCY)];
 
 // --- media types ---
 const TEXT_ANSWER = MEDIA_TYPE.text;
@@ -304,8 +330,29 @@ function otherResponses(): Record<string, ResponseObject> {
   return out;
 }
 
+/** OPTIONS from a browser: the CORS preflight of a page of another origin (browser.ts). */
+function preflight(id: string): OperationObject {
+  return operation(`options_${id}`, ['cors'], 'CORS preflight: answered for the origins api_allowed_origins lists (and allowed_origins at /rest)', [], [
+    {
+      status: 204,
+      body: 'text',
+      words: `The origin is listed: it may send ${CORS_METHODS.join(' and ')} with the headers ${CORS_REQUEST_HEADERS.join(', ')}, for ${CORS_MAX_AGE_SECONDS} s.`,
+      headers: ['Access-Control-Allow-Origin', 'Access-Control-Allow-Methods', 'Access-Control-Allow-Headers', 'Access-Control-Max-Age'],
+    },
+    ...api(['ORIGIN_NOT_ALLOWED']),
+    ...legacy(LEGACY_OTHER),
+    ...api(API_UNKNOWN),
+  ], {
+    parameters: [
+      { name: 'Origin', in: 'header', required: true, description: 'The page\'s origin, as the browser sends it.', schema: { type: 'string' } },
+      { name: 'Access-Control-Request-Method', in: 'header', required: true, description: 'The method of the request to come.', schema: { type: 'string' } },
+    ],
+  });
+}
+
 /** Any method a path does not have: the original's answer without credentials, 404 with them. */
 function otherMethods(item: PathItem, id: string): PathItem {
+  item.options ??= preflight(id);
   const shared = Object.keys(otherResponses()).map((name): [string, Ref] => [name.slice('other'.length), { $ref: `#/components/responses/${name}` }]);
   for (const method of METHODS) {
     item[method] ??= {
@@ -330,7 +377,9 @@ function paths(): Record<string, PathItem> {
           ...COMMAND_ANSWERS,
           ...stanzaAnswers,
           ...api(API_COMMAND),
+          ...KEYED,
         ], {
+          parameters: [IDEMPOTENCY_KEY],
           description:
             'Without credentials, the original protocol: a stanza (the body starts with `<`) is checked against allowed_senders and the ' +
             'destination policy and routed (`200 Ok`); anything else is an ejabberdctl command line, run under access_commands ' +
@@ -353,7 +402,8 @@ function paths(): Record<string, PathItem> {
           ...api(API_ACCOUNT),
           ...api(API_STANZA),
           { status: 200, body: 'stanza', words: 'The stanza as it would be sent: its sender bound to the account.' },
-        ], { requestBody: { required: true, description: 'A stanza.', content: { ...STANZA_BODIES, [TEXT]: { schema: XML_STRING('A stanza.') } } } }),
+          ...KEYED,
+        ], { parameters: [IDEMPOTENCY_KEY], requestBody: { required: true, description: 'A stanza.', content: { ...STANZA_BODIES, [TEXT]: { schema: XML_STRING('A stanza.') } } } }),
       },
       'echo',
     ),
@@ -373,7 +423,7 @@ function paths(): Record<string, PathItem> {
             'The query string holds the payload\'s fields (e.g. archive: with, start, end, max). A payload the mapping does not have ' +
             'is 404 with credentials, and without them the original\'s `200 Try POSTing a stanza.`.',
           parameters: [
-            pathParameter('payload', 'A payload key of an iq in the JSON mapping.', { type: 'string', enum: Object.keys(FIELDS.iq) }),
+            pathParameter('payload', 'A payload key of an iq in the JSON mapping that is queried with a get.', { type: 'string', enum: [...GET_QUERIES] }),
             ...QUERY_PARAMETERS,
           ],
         }),
@@ -383,13 +433,14 @@ function paths(): Record<string, PathItem> {
     '/{kind}/{type}/{to}': otherMethods(
       {
         parameters: [pathParameter('kind', 'The stanza kind.'), pathParameter('type', "The stanza's type."), toParameter],
-        post: operation('send_path', ['api'], 'Send a stanza whose kind, type and destination are in the path', CREDENTIALS, [...stanzaAnswers, ...api(API_PATHS), ...legacy(['NOT_POST'])], {
+        post: operation('send_path', ['api'], 'Send a stanza whose kind, type and destination are in the path', CREDENTIALS, [...stanzaAnswers, ...api(API_PATHS), ...legacy(['NOT_POST']), ...KEYED], {
           description:
             'The body is the rest of the stanza: JSON or form fields, or text (a message\'s body, a presence\'s show). ' +
             '`/iq/{payload}/{to}` sends an iq of that payload, the body its JSON value. Another kind is, without credentials, the original\'s answer.',
           parameters: [
             pathParameter('kind', 'The stanza kind.', { type: 'string', enum: [...KINDS] }),
             pathParameter('type', "The stanza's type (chat, normal, ..., get, set), or for an iq a payload key."),
+            IDEMPOTENCY_KEY,
           ],
           requestBody: {
             required: false,
@@ -589,6 +640,12 @@ export function describeApi(): OpenApiDocument {
       description:
         'The original mod_rest protocol (POST /rest with a stanza or a command line, plain-text answers, no credentials) and the ' +
         "authenticated API, compatible with Prosody's mod_rest (HTTP Basic; XML, JSON or form bodies; answers as Accept asks). " +
+        'Browsers: a request a web page of another origin makes a browser send (Sec-Fetch-Site cross-site or same-site, or an ' +
+        "Origin other than the request's own) is refused 403 and nothing is done, unless the vhost lists that origin: " +
+        'api_allowed_origins for the API, allowed_origins for the original protocol. A listed origin gets CORS: its OPTIONS ' +
+        `preflights are answered 204, its answers carry Access-Control-Allow-Origin (the origin itself), Vary: Origin and ` +
+        `Access-Control-Expose-Headers: ${CORS_EXPOSED_HEADERS.join(', ')}; never Access-Control-Allow-Credentials. It must send a ` +
+        'Bearer token: Basic credentials from a page are refused 403 (a browser adds those it once prompted for by itself). ' +
         'Every operation may also get the answers ejabberd\'s mod_rest gives on its own (limits, the worker unavailable), in plain text.',
       license: { name: 'GPL-2.0-or-later', identifier: 'GPL-2.0-or-later' },
     },
@@ -598,6 +655,7 @@ export function describeApi(): OpenApiDocument {
       { name: 'api', description: "The authenticated API (Prosody's mod_rest)." },
       { name: 'meta', description: 'This description.' },
       { name: 'ops', description: 'For operators: metrics and a health check, answered by ejabberd itself.' },
+      { name: 'cors', description: 'CORS preflights of browser apps on the origins a vhost lists.' },
       { name: 'other', description: 'Any other method or path: not an operation, but answered all the same.' },
     ],
     paths: paths(),
@@ -616,6 +674,12 @@ export function describeApi(): OpenApiDocument {
         'WWW-Authenticate': { description: 'The schemes accepted: Basic and Bearer, the realm the vhost (RFC 9110 §11.6.1).', schema: { type: 'string' } },
         'Retry-After': { description: 'Seconds to wait before trying again (RFC 9110 §10.2.3).', schema: { type: 'integer' } },
         Allow: { description: 'The methods the path answers (RFC 9110 §10.2.1).', schema: { type: 'string' } },
+        'X-Stanza-Id': { description: "The id of the stanza sent (its own, or the one mod_rest gave it before routing).", schema: { type: 'string' } },
+        'Idempotent-Replayed': { description: 'true: the kept answer to an earlier request with the same Idempotency-Key; nothing was done again.', schema: { const: 'true' } },
+        'Access-Control-Allow-Origin': { description: 'The listed origin of the request (Fetch standard, CORS protocol); with Vary: Origin.', schema: { type: 'string' } },
+        'Access-Control-Allow-Methods': { description: `${CORS_METHODS.join(', ')}.`, schema: { type: 'string' } },
+        'Access-Control-Allow-Headers': { description: `${CORS_REQUEST_HEADERS.join(', ')}.`, schema: { type: 'string' } },
+        'Access-Control-Max-Age': { description: 'Seconds a browser may keep the preflight\'s answer.', schema: { type: 'integer' } },
       },
       securitySchemes: {
         basic: { type: 'http', scheme: 'basic', description: 'A local account, `user` (of the vhost) or `user@vhost`, and its password.' },

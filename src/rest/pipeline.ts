@@ -2,6 +2,8 @@
 // The request pipeline: one HTTP request in, one Action out. Checks run in a fixed order and return
 // early; nothing here throws: every failure becomes an answer, through errors.toAnswer for the
 // original protocol and render.renderError (as Accept asks) for the authenticated API.
+//   both, first: a browser's request for a page of another origin (browser.ts): refused unless its
+//     origin is listed for that protocol; a listed one's answer carries CORS headers (with_headers)
 //   original: (a) POST /rest -> (b) peer IP (allowed_ips) -> (c) classify (stanza or command)
 //     -> (d) stanza: parse, stanza type, from (present, allowed sender), destination -> route
 //     -> (e) command: split, --auth -> command
@@ -11,6 +13,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { compileIpPolicy, type IpMatcher } from './access.js';
+import { browserDecision, compileOrigins, type BrowserPolicy } from './browser.js';
 import { STANZA_KINDS } from './jsonmap-fields.js';
 import { attr, child, childElements } from './xml-writer.js';
 import { bodyAtRoot, isApiPath, looksLikeXml, stanzaForPath } from './api-paths.js';
@@ -27,7 +30,7 @@ import type { Action, HostPolicy, RestRequest, XmlElement } from './types.js';
 export { looksLikeXml } from './api-paths.js';
 
 /** A HostPolicy compiled once per configuration change, consulted per request. */
-export interface CompiledPolicy {
+export interface CompiledPolicy extends BrowserPolicy {
   readonly ipAllowed: IpMatcher;
   /** Peers admitted to the authenticated API: a separate admission, so that opening one does not open the other. */
   readonly apiIpAllowed: IpMatcher;
@@ -62,6 +65,9 @@ export function compilePolicy(p: HostPolicy): CompiledPolicy {
     maxXmlDepth: p.maxXmlDepth ?? MAX_XML_DEPTH,
     maxXmlElements: p.maxXmlElements ?? MAX_XML_ELEMENTS,
     maxCommandArgs: p.maxCommandArgs ?? MAX_COMMAND_ARGS,
+    // A stub that predates the options sends neither: no origin is listed.
+    apiOrigins: compileOrigins(p.apiAllowedOrigins === undefined ? [] : p.apiAllowedOrigins, (e) => invalidEntries.push(`api_allowed_origins: ${e}`)),
+    legacyOrigins: compileOrigins(p.allowedOrigins === undefined ? [] : p.allowedOrigins, (e) => invalidEntries.push(`allowed_origins: ${e}`)),
   };
 }
 
@@ -99,17 +105,34 @@ export function handleRequest(
 ): Action {
   const api = isApiRequest(req);
   try {
-    return api ? handleApiRequest(req, policy) : handleLegacyRequest(req, policy);
-  } catch (err) {
-    try {
-      onError?.(err);
-    } catch {
-      // A failing observer must not cost the client its answer.
+    // Browsers first (browser.ts): a forged request is refused before anything reads it.
+    const browser = browserDecision(req, api, isOpenApi(req), policy);
+    switch (browser.kind) {
+      case 'refuse':
+        if (browser.headers === undefined) throw browser.error;
+        return { kind: 'with_headers', headers: browser.headers, action: errorAction(req, api, browser.error, onError) };
+      case 'preflight':
+        return { kind: 'with_headers', headers: browser.headers, action: { kind: 'answer', status: 204, body: '' } };
+      case 'cors':
+        return { kind: 'with_headers', headers: browser.headers, action: handleRequest({ ...req, origin: undefined, fetchSite: undefined }, policy, onError) };
+      case 'plain':
+        return api ? handleApiRequest(req, policy) : handleLegacyRequest(req, policy);
     }
-    if (!api) return toAnswer(err);
-    const { code, detail } = apiError(err);
-    return renderError(code, { accept: req.accept, contentType: req.contentType, host: req.host }, detail);
+  } catch (err) {
+    return errorAction(req, api, err, onError);
   }
+}
+
+/** The answer to a failure: the original's words, or the API's rendering as Accept asks. */
+function errorAction(req: RestRequest, api: boolean, err: unknown, onError?: (err: unknown) => void): Action {
+  try {
+    onError?.(err);
+  } catch {
+    // A failing observer must not cost the client its answer.
+  }
+  if (!api) return toAnswer(err);
+  const { code, detail } = apiError(err);
+  return renderError(code, { accept: req.accept, contentType: req.contentType, host: req.host }, detail);
 }
 
 /** The original protocol: POST /rest with a stanza or a command line. */
@@ -136,7 +159,7 @@ function handleLegacyRequest(req: RestRequest, policy: CompiledPolicy): Action {
  */
 function handleApiRequest(req: RestRequest, policy: CompiledPolicy): Action {
   // The API's description is public: a client learns from it how to authenticate.
-  if (req.method === 'GET' && req.path.length === 1 && req.path[0] === 'openapi.json') return openApiDocument();
+  if (isOpenApi(req)) return openApiDocument();
   if (req.api !== true) throw noCredentials();
   if (!policy.apiIpAllowed(req.ip)) throw rejected('ip not allowed');
   const atRoot = req.method === 'POST' && req.path.length === 0;
@@ -155,6 +178,10 @@ function handleApiRequest(req: RestRequest, policy: CompiledPolicy): Action {
   checkDestination(stanza, policy);
   if (echo) return { kind: 'echo', stanza };
   return isArchiveQuery(stanza) ? { kind: 'archive', stanza } : { kind: 'send', stanza };
+}
+
+function isOpenApi(req: RestRequest): boolean {
+  return req.method === 'GET' && req.path.length === 1 && req.path[0] === 'openapi.json';
 }
 
 /**

@@ -25,6 +25,14 @@ export interface RestRequest {
   accept?: string;
   /** The query string's fields, decoded, in order (`GET /rest/archive/x?max=10`). */
   query?: Array<[string, string]>;
+  /** The Origin header as sent (a browser's page, or `null`); absent when none (browser.ts). */
+  origin?: string;
+  /** The Sec-Fetch-Site header as sent (`same-origin`, `same-site`, `cross-site`, `none`); absent when none. */
+  fetchSite?: string;
+  /** The request's own origin, scheme://Host as the listener and the Host header say; absent when no Host. */
+  ownOrigin?: string;
+  /** The Authorization header's scheme, lower case (`basic`, `bearer`, ...); absent when none. */
+  authScheme?: string;
 }
 
 /** The per-vhost policy, already validated and normalised by ejabberd (econf) before it gets here. */
@@ -49,6 +57,10 @@ export interface HostPolicy {
   maxXmlElements?: number;
   /** Most arguments a command line may have (option max_command_args); MAX_COMMAND_ARGS when absent. */
   maxCommandArgs?: number;
+  /** Origins whose pages may call the API from a browser (api_allowed_origins); null: all; absent: none. */
+  apiAllowedOrigins?: string[] | null;
+  /** Origins whose pages may use the original protocol from a browser (allowed_origins); as apiAllowedOrigins. */
+  allowedOrigins?: string[] | null;
 }
 
 /** An XML element as ejabberd's `#xmlel{}` holds it: attributes in document order, xmlns kept as an attribute. */
@@ -81,4 +93,6 @@ export type Action =
   /** Run this ejabberd command (the stub checks credentials and access_commands first). */
   | { kind: 'command'; name: string; args: string[]; auth: CommandAuth | null }
   /** Answer the HTTP request with this status and plain-text body; nothing else happens. */
-  | { kind: 'answer'; status: number; body: string };
+  | { kind: 'answer'; status: number; body: string }
+  /** Carry out `action`, then add these headers to its answer (CORS for a listed origin, browser.ts). */
+  | { kind: 'with_headers'; headers: Array<[string, string]>; action: Action };

@@ -30,6 +30,15 @@ to_worker() ->
       {config, <<"example.org">>, #{allowed_ips => [], allowed_destinations => [],
                                     allowed_stanza_types => [<<"message">>, <<"iq">>],
                                     max_xml_depth => 300}}},
+     {"request-browser",
+      {request, 9, #{method => <<"OPTIONS">>, path => [], body => <<>>, ip => <<"127.0.0.1">>,
+                     host => <<"localhost">>, origin => <<"https://desk.example.com">>,
+                     fetch_site => <<"cross-site">>, own_origin => <<"http://localhost:5280">>,
+                     auth_scheme => <<"bearer">>}}},
+     {"config-origins",
+      {config, <<"localhost">>, #{allowed_ips => [], allowed_destinations => [],
+                                  allowed_stanza_types => [], allowed_origins => all,
+                                  api_allowed_origins => [<<"https://desk.example.com">>]}}},
      {"forget", {forget, <<"localhost">>}},
      {"log-level", {log_level, warning}}].
 
@@ -46,6 +55,10 @@ from_worker() ->
      {"reply-command-noauth", {reply, 8, {command, <<"status">>, [], none}}},
      {"reply-answer",
       {reply, 16#7fffffff, {answer, 406, <<"Error: REST request is rejected by service.">>}}},
+     {"reply-with-headers",
+      {reply, 10, {with_headers, [{<<"Access-Control-Allow-Origin">>, <<"https://desk.example.com">>},
+                                  {<<"Vary">>, <<"Origin">>}],
+                   {answer, 204, <<>>}}}},
      {"log", {log, warning, <<"option entry ignored host=\"localhost\"">>}}].
 
 file(Name) -> filename:join(dir(), Name ++ ".etf").

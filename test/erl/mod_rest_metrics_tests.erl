@@ -38,7 +38,8 @@ requests_move_the_counters_test() ->
     ok = mod_rest_metrics:request_done(echo, 503, 1, 2, mod_rest_metrics:request_started()),
     ok = mod_rest_metrics:refused(overloaded),
     ok = mod_rest_metrics:refused(not_a_reason),                 % outside the set: nothing
-    ok = mod_rest_metrics:action(route),
+    ok = mod_rest_metrics:action(route, 200),
+    ok = mod_rest_metrics:action(command, 403),                   % refused in the VM
     ok = mod_rest_metrics:worker_state(ready),
     After = mod_rest_metrics:prometheus(),
     Delta = fun(Line) -> value(After, Line) - value(Before, Line) end,
@@ -51,6 +52,8 @@ requests_move_the_counters_test() ->
     ?assertEqual(2, Delta(<<"mod_rest_request_duration_seconds_bucket{route=\"/echo\",le=\"+Inf\"}">>)),
     ?assertEqual(1, Delta(<<"mod_rest_refused_total{reason=\"overloaded\"}">>)),
     ?assertEqual(1, Delta(<<"mod_rest_actions_total{action=\"route\"}">>)),
+    ?assertEqual(0, Delta(<<"mod_rest_actions_total{action=\"command\"}">>)),
+    ?assertEqual(1, Delta(<<"mod_rest_actions_refused_total{action=\"command\"}">>)),
     ?assertEqual(1, value(After, <<"mod_rest_worker_up">>)),
     ?assertEqual(1, value(After, <<"mod_rest_worker_state{state=\"ready\"}">>)),
     ?assertEqual(0, value(After, <<"mod_rest_worker_state{state=\"down\"}">>)).

@@ -5,7 +5,9 @@
 // stanza posted to one node reaches a client on the other, an iq's reply comes back across, that
 // commands see the whole cluster from either node, that each node runs its own worker, that one
 // node's worker or the whole node dying leaves the other serving, and that a node restarted after
-// a crash, or one that left and joined again, serves again. Bounded: about a minute.
+// a crash, or one that left and joined again, serves again; and that an Idempotency-Key is one key
+// cluster-wide (a retry on the other node is replayed or 409, a dead node's claim is taken over).
+// Bounded: about a minute.
 import { expect } from 'chai';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { xml } from '@xmpp/client';
 import { freePort, Sandbox, target } from '../../scripts/sandbox';
+import { rawPost, writeAndCut } from './raw-http';
 import { bodyOf, messageXml, post, sleep, unique, XmppUser, type Reply } from './support';
 
 const USERS: Array<[string, string]> = [['admin', 'admin-pw'], ['alice', 'alice-pw'], ['bob', 'bob-pw']];
@@ -147,6 +150,54 @@ describe('a two-node cluster', function () {
     expect(viaB.body).to.include('bob on A');
   });
 
+  it('carries out once a keyed request whose connection was cut, retried on the same node and on the other (Idempotency-Key)', async () => {
+    const alice = clients.find((c) => c.bareJid.startsWith('alice'))!;
+    const text = unique('cluster-idem');
+    const key = unique('key');
+    const body = messageXml(alice.bareJid, 'localhost/rest', text);
+    await writeAndCut(a, rawPost(a, body, { 'Content-Type': 'text/plain', 'Idempotency-Key': `"${key}"` }));
+    const delivered = await alice.waitForBody(text);
+    const retry = async (via: Sandbox): Promise<Reply> => {
+      for (let i = 0; ; i++) {
+        const reply = await post(via, body, { headers: { 'Idempotency-Key': `"${key}"` } });
+        if (reply.status !== 409 || i >= 25) return reply;
+        await sleep(200);
+      }
+    };
+    for (const via of [a, b]) {
+      const reply = await retry(via);
+      expect([reply.status, reply.body, reply.headers['idempotent-replayed']], via.nodeName).to.deep.equal([200, 'Ok', 'true']);
+      expect(reply.headers['x-stanza-id']).to.equal(delivered.attrs.id);
+    }
+    await sleep(500);
+    expect(alice.received((s) => bodyOf(s) === text)).to.have.length(1);
+    // ejabberd's own storage: one Mnesia table, a ram copy on each node.
+    for (const sb of [a, b]) expect(await sb.rpc('lists:sort(mnesia:table_info(mod_rest_idempotency, ram_copies)).')).to.include(names.a).and.to.include(names.b);
+  });
+
+  it('answers 409 on one node while the other carries out the same key, then replays its answer there', async () => {
+    const alice = clients.find((c) => c.bareJid.startsWith('alice'))!;
+    let asked = 0;
+    alice.answerIq('urn:example:slow', 'query', (() => {
+      asked++;
+      return new Promise((resolve) => setTimeout(() => resolve(xml('query', { xmlns: 'urn:example:slow' })), 1_000));
+    }) as never);
+    const key = unique('key');
+    const ask = (via: Sandbox) =>
+      post(via, `<iq type="get" id="s1" to="${alice.jid}"><query xmlns="urn:example:slow"/></iq>`, {
+        headers: { Authorization: basic('bob', 'bob-pw'), 'Content-Type': 'application/xmpp+xml', 'Idempotency-Key': key },
+      });
+    const first = ask(a);
+    await sleep(300);
+    const meanwhile = await ask(b);
+    expect([meanwhile.status, meanwhile.headers['retry-after']]).to.deep.equal([409, '1']);
+    const done = await first;
+    expect(done.status, done.body).to.equal(200);
+    const replay = await ask(b);
+    expect([replay.status, replay.body, replay.headers['idempotent-replayed']]).to.deep.equal([200, done.body, 'true']);
+    expect(asked, 'iqs that reached the client').to.equal(1);
+  });
+
   it('runs commands that act cluster-wide from either node', async () => {
     expect((await command(b, 'register carol localhost carol-pw')).status).to.equal(200);
     for (const sb of [a, b]) {
@@ -173,14 +224,25 @@ describe('a two-node cluster', function () {
     await deliver(a, alice);
   });
 
-  it('keeps node A serving while node B is killed, and serves on B again once it restarts', async () => {
+  it('keeps node A serving while node B is killed (a key B was carrying out is taken over by A), and serves on B again once it restarts', async () => {
     const bob = clients.find((c) => c.bareJid.startsWith('bob'))!;
     const killed = b;
     const bWorker = killed.workerPids()[0]!;
+    // A keyed iq in flight on B when B dies: its key must not stay claimed by the dead node.
+    bob.answerIq('urn:example:stuck', 'query', (() => new Promise(() => undefined)) as never);
+    const key = unique('key');
+    const stuck = (via: Sandbox, seconds: number) =>
+      post(via, `<iq type="get" id="k1" to="${bob.jid}"><query xmlns="urn:example:stuck"/></iq>`, {
+        headers: { Authorization: basic('alice', 'alice-pw'), 'Content-Type': 'application/xmpp+xml', 'Idempotency-Key': key, 'Prosody-Rest-Timeout': String(seconds) },
+      });
+    void stuck(killed, 30).catch(() => undefined);
+    await sleep(500);
+    expect((await stuck(a, 1)).status, 'the key claimed on B').to.equal(409);
     process.kill(killed.pid!, 'SIGKILL');
     await killed.stop();
     await forget(clients.find((c) => c.bareJid.startsWith('alice'))!);
     await deliver(a, bob);
+    await until('the key taken over on A (an iq timeout, not 409)', async () => (await stuck(a, 1)).status === 504, 10_000);
     expect((await post(a, null, { method: 'GET', path: '/rest/health' })).status).to.equal(200);
     await until("B's worker gone with its node", async () => !killed.workerPids().includes(bWorker), 5_000);
     // Restarted in place, as systemd would: Mnesia finds node A again by itself.

@@ -109,6 +109,19 @@ describe('GET /rest/metrics and /rest/health', function () {
     expect(value(after, 'mod_rest_requests_in_flight')).to.equal(1);
   });
 
+  it('counts actions by what came of them: a command refused in the VM is not counted as carried out', async () => {
+    const before = await scrape(sb);
+    const ran = await post(sb, '--auth admin localhost admin-pw registered_users localhost');
+    expect(ran.status, ran.body).to.equal(200);
+    const refused = await post(sb, '--auth admin localhost wrong-pw registered_users localhost');
+    expect(refused.status, refused.body).to.equal(401);
+    const after = await scrape(sb);
+    const delta = (key: string) => value(after, key) - value(before, key);
+    expect(after.types.get('mod_rest_actions_refused_total')).to.equal('counter');
+    expect(delta('mod_rest_actions_total{action="command"}')).to.equal(1);
+    expect(delta('mod_rest_actions_refused_total{action="command"}')).to.equal(1);
+  });
+
   it('is refused to an address outside metrics_allowed_ips (403), and answers GET and HEAD only (405)', async () => {
     const refused = await post(sb, null, { method: 'GET', path: '/rest/metrics', address: '::1' });
     expect([refused.status, refused.body]).to.deep.equal([403, 'Error: this address may not read /rest/metrics (metrics_allowed_ips).']);

@@ -38,3 +38,23 @@ export function rawExchange(sb: Sandbox, request: string | Buffer, waitMs = 500)
     socket.write(request);
   });
 }
+
+/**
+ * Writes `request` on a new connection and closes it as soon as the bytes are written, before
+ * any answer can come back: a client whose connection was cut after it sent its request.
+ */
+export function writeAndCut(sb: Sandbox, request: string | Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port: sb.options.httpPort });
+    socket.on('error', () => undefined);
+    socket.once('connect', () => socket.write(request, (err) => (socket.destroy(), err ? reject(err) : resolve())));
+  });
+}
+
+/** A whole HTTP/1.1 POST as bytes, with Host and Content-Length filled in. */
+export function rawPost(sb: Sandbox, body: string, headers: Record<string, string>, path = '/rest'): string {
+  const lines = Object.entries({ Host: `127.0.0.1:${sb.options.httpPort}`, ...headers, 'Content-Length': String(Buffer.byteLength(body)) })
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
+  return `POST ${path} HTTP/1.1\r\n${lines}\r\n${body}`;
+}

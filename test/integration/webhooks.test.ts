@@ -75,6 +75,14 @@ class BotService {
         res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ kind: 'message', type: 'chat', body: `json: ${stanza.body}` }));
         return;
       }
+      case 'attrs': {
+        // A reply with every kind of top-level attribute, and a child ejabberd does not know.
+        const text = /<body>([^<]*)<\/body>/.exec(got.body)?.[1] ?? '';
+        return xmlReply(
+          `<message type="chat" xml:lang="fr" id="svc-1" custom="x" from="evil@example.net" to="nobody@example.net">` +
+            `<body>attrs: ${text}</body><extra xmlns="urn:example:extra" a="1">kept</extra></message>`,
+        );
+      }
       case 'slow':
         await sleep(3000);
         return xmlReply('<message><body>too late</body></message>');
@@ -156,6 +164,7 @@ describe('webhooks: stanzas to a subdomain or an account are POSTed to an HTTP s
         webhooks: [
           { url: `${base}/xml/{kind}?to={to}`, domain: 'bot.localhost', secret: SECRET },
           { url: `${base}/json`, domain: 'jbot.localhost', format: 'json' },
+          { url: `${base}/attrs`, domain: 'attrs.localhost' },
           { url: `${base}/slow`, domain: 'slow.localhost', timeout: 1 },
           { url: `${base}/fail`, domain: 'fail.localhost' },
           { url: `${base}/garbage`, domain: 'garbage.localhost' },
@@ -215,6 +224,19 @@ describe('webhooks: stanzas to a subdomain or an account are POSTed to an HTTP s
     expect(got.contentType).to.equal('application/json');
     expect(JSON.parse(got.body)).to.include({ kind: 'message', type: 'chat', to: 'anyone@jbot.localhost/res', from: alice.jid, body: text });
     expect(got.signatureValid, 'no secret configured: unsigned').to.equal(false);
+  });
+
+  it("keeps a reply's type, xml:lang, id and children, forces from and to, and drops attributes XMPP does not define", async function () {
+    const text = unique('attrs');
+    await sendMessage('anyone@attrs.localhost', text);
+    const reply = await alice.waitFor((s) => bodyOf(s) === `attrs: ${text}`);
+    expect(reply.attrs).to.include({ from: 'anyone@attrs.localhost', to: alice.jid, type: 'chat', 'xml:lang': 'fr', id: 'svc-1' });
+    const extra = reply.getChild('extra', 'urn:example:extra');
+    expect(extra?.attrs.a, 'an unknown child, whole').to.equal('1');
+    expect(extra?.children).to.deep.equal(['kept']);
+    // ejabberd routes stanzas as records with no room for other attributes: it drops them from a
+    // client's own stanzas the same way (RFC 6120 §8.1 defines no others).
+    expect(reply.attrs.custom).to.equal(undefined);
   });
 
   it('answers an iq get with the service reply (type result, the original id), exactly once', async function () {

@@ -65,6 +65,32 @@ const toWorker: Array<[string, Inbound]> = [
       policy: { allowedIps: [], allowedDestinations: [], allowedStanzaTypes: ['message', 'iq'], allowedSenders: ['example.org'], maxXmlDepth: 300 },
     },
   ],
+  [
+    'request-browser',
+    {
+      type: 'request',
+      id: 9,
+      request: {
+        method: 'OPTIONS',
+        path: [],
+        body: Buffer.alloc(0),
+        ip: '127.0.0.1',
+        host: 'localhost',
+        origin: 'https://desk.example.com',
+        fetchSite: 'cross-site',
+        ownOrigin: 'http://localhost:5280',
+        authScheme: 'bearer',
+      },
+    },
+  ],
+  [
+    'config-origins',
+    {
+      type: 'config',
+      host: 'localhost',
+      policy: { allowedIps: [], allowedDestinations: [], allowedStanzaTypes: [], allowedSenders: ['localhost'], allowedOrigins: null, apiAllowedOrigins: ['https://desk.example.com'] },
+    },
+  ],
   ['forget', { type: 'forget', host: 'localhost' }],
   ['log-level', { type: 'log_level', level: 'warning' }],
 ];
@@ -97,6 +123,14 @@ const fromWorker: Array<[string, OutTerm]> = [
   ],
   ['reply-command-noauth', replyFrame(8, { kind: 'command', name: 'status', args: [], auth: null })],
   ['reply-answer', replyFrame(0x7fffffff, { kind: 'answer', status: 406, body: 'Error: REST request is rejected by service.' })],
+  [
+    'reply-with-headers',
+    replyFrame(10, {
+      kind: 'with_headers',
+      headers: [['Access-Control-Allow-Origin', 'https://desk.example.com'], ['Vary', 'Origin']],
+      action: { kind: 'answer', status: 204, body: '' },
+    }),
+  ],
   ['log', logFrame('warning', 'option entry ignored host="localhost"')],
 ];
 

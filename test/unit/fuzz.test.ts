@@ -52,6 +52,8 @@ function wellFormed(action: Action): boolean {
       return action.name.length > 0 && action.args.every((a) => typeof a === 'string');
     case 'document':
       return ANSWER_STATUSES.has(action.status) && action.contentType.length > 0;
+    case 'with_headers':
+      return action.headers.length > 0 && wellFormed(action.action);
   }
 }
 

@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
+import { GET_QUERIES } from '../../src/rest/api-paths.js';
 import { CATALOGUE, type RestErrorCode } from '../../src/rest/errors.js';
 import { FIELDS } from '../../src/rest/jsonmap-fields.js';
 import { jsonFromStanza } from '../../src/rest/jsonmap.js';
@@ -92,7 +93,8 @@ describe('the OpenAPI document (GET /rest/openapi.json)', () => {
       expect(properties[key]?.description, key).to.match(new RegExp(`\\(${kinds.join(', ')}\\)$`));
     }
     const payload = doc.paths['/{payload}/{to}']!.get!.parameters!.find((p) => p.name === 'payload')!;
-    expect(payload.schema.enum).to.deep.equal(Object.keys(FIELDS.iq));
+    expect(payload.schema.enum).to.deep.equal([...GET_QUERIES]);
+    for (const key of GET_QUERIES) expect(FIELDS.iq, key).to.have.property(key);
   });
 
   it('has schemas that hold the JSON of real stanzas and every error object the worker writes', () => {

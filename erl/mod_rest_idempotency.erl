@@ -1,0 +1,437 @@
+%% SPDX-License-Identifier: GPL-2.0-or-later
+%%%----------------------------------------------------------------------
+%%% mod_rest_idempotency: the Idempotency-Key request header on POST
+%%% (draft-ietf-httpapi-idempotency-key-header), cluster-wide.
+%%%
+%%% The first POST with a key is carried out and its answer kept; a repeat within the key's
+%%% lifetime gets the kept answer (marked Idempotent-Replayed: true) and does nothing; a repeat
+%%% while the first is still being carried out gets 409 with Retry-After; the same key with
+%%% another request (method, path, a SHA-256 of the body) gets 422.
+%%%
+%%% Keys belong to their caller: an authenticated request's to its account (the credentials are
+%%% checked before anything kept is looked at, so a key never returns another caller's answer),
+%%% a request without credentials to the pair (vhost, client address) -- the address ejabberd
+%%% believes, i.e. the X-Forwarded-For client when the peer is one of trusted_proxies.
+%%%
+%%% Storage is ejabberd's own: a Mnesia ram_copies table on every node that runs mod_rest
+%%% (created with ejabberd_mnesia:create/3, as mod_bosh and mod_stream_mgmt do), so that a retry
+%%% a load balancer sends to the other node is recognised. A key is claimed in a transaction:
+%%% two nodes cannot both carry out the same key. Per vhost the table is bounded by
+%%% idempotency_max_keys and idempotency_max_bytes (counted with mnesia:dirty_update_counter,
+%%% made exact again at every sweep); past a bound the oldest finished keys are forgotten first.
+%%% One sweeper per node (this gen_server) forgets expired keys and applies the bounds.
+%%%----------------------------------------------------------------------
+-module(mod_rest_idempotency).
+-behaviour(gen_server).
+
+-export([start/0, stop/0, start_link/0, around/5]).
+%% Pure helpers, exported for the EUnit tests
+-export([parse_key/1, fingerprint/3, entry_bytes/2, evictable/4, keepable/1]).
+-export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2, code_change/3]).
+
+-include("logger.hrl").
+
+-define(TAB, mod_rest_idempotency).
+-define(USAGE, mod_rest_idempotency_usage).
+-define(HEADER, <<"idempotency-key">>).
+%% A key is an opaque string (the draft's sf-string); a UUID is 36 bytes.
+-define(MAX_KEY_BYTES, 255).
+%% What an entry costs beside its answer (the tuple, the fingerprint, the ids), roughly.
+-define(ENTRY_OVERHEAD, 256).
+%% Past a bound, eviction goes down to this share of it, so that it runs once per many keys.
+-define(EVICT_TO_PERCENT, 90).
+-define(METRIC, mod_rest_idempotency_total).
+-define(METRIC_KEYS, mod_rest_idempotency_keys).
+-define(OUTCOMES, [carried_out, replayed, in_flight, mismatch, invalid, expired, evicted, not_kept]).
+
+-record(rest_idempotency,
+        {id :: {binary(), term(), binary()},            % {Host, Scope, Key}
+         fingerprint :: binary(),
+         state :: {pending, pid()} | done,
+         answer :: term(),                               % mod_rest's http answer, once done
+         bytes = 0 :: non_neg_integer(),                 % entry_bytes/2 once done, 0 while pending
+         created :: integer(),                           % system time, ms
+         expires :: integer()}).                         % system time, ms
+-record(mod_rest_idempotency_usage, {key :: {binary(), entries | bytes}, count = 0 :: integer()}).
+
+-type answer() :: {pos_integer(), binary(), [{binary(), binary()}], iodata()}.
+-type outcome() :: {done | nothing_done, answer()}.
+
+%%%===================================================================
+%%% Node-wide start and stop (from mod_rest:start/2 and stop/1)
+%%%===================================================================
+-spec start() -> ok | {error, term()}.
+start() ->
+    mod_rest_metrics:declare(?METRIC, counter,
+                             <<"Requests with an Idempotency-Key, by what became of the key.">>,
+                             outcome, ?OUTCOMES),
+    mod_rest_metrics:declare(?METRIC_KEYS, gauge,
+                             <<"Idempotency keys kept on this node's copy, all vhosts.">>, none, []),
+    Spec = #{id => ?MODULE, start => {?MODULE, start_link, []}, restart => transient,
+             shutdown => 5000, type => worker, modules => [?MODULE]},
+    case supervisor:start_child(ejabberd_gen_mod_sup, Spec) of
+        {ok, _} -> ok;
+        {error, {already_started, _}} -> ok;
+        {error, already_present} ->
+            case supervisor:restart_child(ejabberd_gen_mod_sup, ?MODULE) of
+                {ok, _} -> ok;
+                {error, running} -> ok;
+                Err -> Err
+            end;
+        Err -> Err
+    end.
+
+-spec stop() -> ok.
+stop() ->
+    _ = supervisor:terminate_child(ejabberd_gen_mod_sup, ?MODULE),
+    _ = supervisor:delete_child(ejabberd_gen_mod_sup, ?MODULE),
+    ok.
+
+-spec start_link() -> {ok, pid()} | {error, term()}.
+start_link() ->
+    gen_server:start_link({local, ?MODULE}, ?MODULE, [], []).
+
+%%%===================================================================
+%%% The request path
+%%%===================================================================
+%% Carries out a request through Run (which answers {done | nothing_done, Answer}) unless its
+%% key says it was already. Context is mod_rest's; the account checked here is handed to Run
+%% in it (mod_rest_api then checks nothing twice).
+-spec around([binary()], atom() | binary(), binary(), map(), fun((map()) -> outcome())) -> answer().
+around(LocalPath, 'POST', Data, #{headers := Headers} = Context, Run) ->
+    case [V || {K, V} <- Headers, is_binary(K), string:lowercase(K) == ?HEADER] of
+        [] -> answer_of(Run(Context));
+        [Value] ->
+            case parse_key(Value) of
+                {ok, Key} -> keyed(Key, fingerprint(<<"POST">>, LocalPath, Data), Context, Run);
+                error -> refuse(invalid, Context)
+            end;
+        _ -> refuse(invalid, Context)
+    end;
+around(_LocalPath, _Method, _Data, Context, Run) ->
+    answer_of(Run(Context)).
+
+keyed(Key, Fingerprint, #{host := Host, opts := Opts} = Context, Run) ->
+    case scope(Context) of
+        {refused, Answer} -> Answer;
+        {ok, Scope, Context1} ->
+            Id = {Host, Scope, Key},
+            Now = erlang:system_time(millisecond),
+            case claim(Id, Fingerprint, Now, pending_deadline(Opts)) of
+                {claimed, none} ->
+                    usage(Host, 1, 0),
+                    bound(Host, Opts),
+                    carry_out(Id, Key, Fingerprint, Now, Context1, Run);
+                {claimed, OldBytes} ->
+                    usage(Host, 0, -OldBytes),
+                    bound(Host, Opts),
+                    carry_out(Id, Key, Fingerprint, Now, Context1, Run);
+                {replay, Answer} ->
+                    count(replayed),
+                    replayed(Answer);
+                in_flight ->
+                    count(in_flight),
+                    refuse(in_flight, Context1);
+                mismatch ->
+                    count(mismatch),
+                    refuse(mismatch, Context1)
+            end
+    end.
+
+carry_out({Host, _, _} = Id, Key, Fingerprint, Now, #{opts := Opts} = Context, Run) ->
+    Outcome = try Run(Context)
+              catch Class:Reason:Stack ->
+                      forget(Id),
+                      erlang:raise(Class, Reason, Stack)
+              end,
+    {_, Answer} = Outcome,
+    Kept = kept_answer(Answer),
+    Bytes = entry_bytes(Key, Kept),
+    case keepable(Outcome) andalso Bytes =< mod_rest_opt:idempotency_max_bytes(Opts) of
+        true ->
+            mnesia:dirty_write(?TAB, #rest_idempotency{
+                                        id = Id, fingerprint = Fingerprint, state = done,
+                                        answer = Kept, bytes = Bytes, created = Now,
+                                        expires = Now + mod_rest_opt:idempotency_key_lifetime(Opts)}),
+            usage(Host, 0, Bytes),
+            count(carried_out);
+        false ->
+            forget(Id),
+            count(not_kept)
+    end,
+    Answer.
+
+%% Whether an answer is kept for the key: not when nothing was done and the client should
+%% simply try again (the worker busy or gone, the credentials refused, a rate limit).
+-spec keepable(outcome()) -> boolean().
+keepable({nothing_done, _}) -> false;
+keepable({done, {Status, _, _, _}}) -> not lists:member(Status, [401, 429, 503]).
+
+kept_answer({Status, Reason, Headers, Body}) ->
+    {Status, Reason, Headers, iolist_to_binary(Body)}.
+
+replayed({Status, Reason, Headers, Body}) ->
+    {Status, Reason, [{<<"Idempotent-Replayed">>, <<"true">>} | Headers], Body}.
+
+%% What an entry weighs against idempotency_max_bytes.
+-spec entry_bytes(binary(), answer()) -> pos_integer().
+entry_bytes(Key, {_Status, _Reason, Headers, Body}) ->
+    ?ENTRY_OVERHEAD + byte_size(Key) + iolist_size(Body)
+        + lists:sum([byte_size(N) + byte_size(V) || {N, V} <- Headers]).
+
+answer_of({_, Answer}) -> Answer.
+
+%% The key as sent: the draft's sf-string ("..."), or a bare token, as clients also send it;
+%% 1 to 255 bytes of printable ASCII.
+-spec parse_key(binary()) -> {ok, binary()} | error.
+parse_key(Value) ->
+    Key = case string:trim(Value) of
+              <<$", Rest/binary>> when byte_size(Rest) >= 1 ->
+                  case binary:last(Rest) of
+                      $" -> binary:part(Rest, 0, byte_size(Rest) - 1);
+                      _ -> <<>>
+                  end;
+              Trimmed -> Trimmed
+          end,
+    case byte_size(Key) >= 1 andalso byte_size(Key) =< ?MAX_KEY_BYTES
+        andalso lists:all(fun(C) -> C >= 16#21 andalso C =< 16#7e andalso C /= $" end,
+                          binary_to_list(Key)) of
+        true -> {ok, Key};
+        false -> error
+    end.
+
+%% What a repeat must match: the method, the path and an HMAC-SHA256 of the body. Keyed with
+%% the cluster's cookie (the same on every node, and secret), because a legacy body can hold an
+%% --auth password: a plain hash kept in RAM could be brute-forced from a memory dump.
+-spec fingerprint(binary(), [binary()], binary()) -> binary().
+fingerprint(Method, LocalPath, Body) ->
+    Path = iolist_to_binary([[$/, Segment] || Segment <- LocalPath]),
+    Secret = atom_to_binary(erlang:get_cookie(), utf8),
+    crypto:mac(hmac, sha256, Secret, [Method, 0, Path, 0, Body]).
+
+%% Whose key it is. With credentials: the account, once they are checked (a refusal is the
+%% answer, and the account travels on so that nothing is checked twice).
+scope(#{credentials := none, ip := IP} = Context) ->
+    {ok, {address, IP}, Context};
+scope(#{credentials := _} = Context) ->
+    case mod_rest_api:checked_account(Context) of
+        {ok, Account} ->
+            {ok, {account, jid:tolower(jid:remove_resource(Account))}, Context#{account => Account}};
+        {refused, Outcome} ->
+            {refused, mod_rest:document(Outcome)}
+    end.
+
+%% A pending key whose owner is still at work after this long is taken over: the request
+%% deadline, the longest iq wait, and some.
+pending_deadline(Opts) ->
+    mod_rest_opt:request_timeout(Opts) * 2 + mod_rest_opt:iq_max_timeout(Opts) + 5000.
+
+%% The claim, in a transaction: of two nodes claiming one key at once, one wins.
+claim(Id, Fingerprint, Now, PendingFor) ->
+    Pending = #rest_idempotency{id = Id, fingerprint = Fingerprint, state = {pending, self()},
+                                created = Now, expires = Now + PendingFor},
+    F = fun() ->
+                case mnesia:read(?TAB, Id, write) of
+                    [] ->
+                        mnesia:write(?TAB, Pending, write),
+                        {claimed, none};
+                    [#rest_idempotency{} = Old] ->
+                        case decide(Old, Fingerprint, Now) of
+                            take ->
+                                mnesia:write(?TAB, Pending, write),
+                                {claimed, Old#rest_idempotency.bytes};
+                            Other -> Other
+                        end
+                end
+        end,
+    case mnesia:transaction(F) of
+        {atomic, Result} -> Result;
+        {aborted, Why} -> erlang:error({idempotency_claim_aborted, Why})
+    end.
+
+decide(#rest_idempotency{expires = Expires}, _Fingerprint, Now) when Expires =< Now -> take;
+decide(#rest_idempotency{fingerprint = Other}, Fingerprint, _Now) when Other /= Fingerprint -> mismatch;
+decide(#rest_idempotency{state = done, answer = Answer}, _Fingerprint, _Now) -> {replay, Answer};
+decide(#rest_idempotency{state = {pending, Owner}}, _Fingerprint, _Now) ->
+    case owner_gone(Owner) of
+        true -> take;
+        false -> in_flight
+    end.
+
+%% The process carrying out a key is gone when its node left the cluster or, on this node,
+%% when it died (a crash is answered 500 and forgets the key itself; this is the rest).
+owner_gone(Pid) when node(Pid) == node() -> not is_process_alive(Pid);
+owner_gone(Pid) -> not lists:member(node(Pid), nodes()).
+
+forget({Host, _, _} = Id) ->
+    case mnesia:dirty_read(?TAB, Id) of
+        [#rest_idempotency{bytes = Bytes}] ->
+            mnesia:dirty_delete(?TAB, Id),
+            usage(Host, -1, -Bytes);
+        [] -> ok
+    end.
+
+usage(Host, Entries, Bytes) ->
+    _ = Entries /= 0 andalso mnesia:dirty_update_counter(?USAGE, {Host, entries}, Entries),
+    _ = Bytes /= 0 andalso mnesia:dirty_update_counter(?USAGE, {Host, bytes}, Bytes),
+    ok.
+
+usage(Host) ->
+    {counter(Host, entries), counter(Host, bytes)}.
+
+%% Read on every keyed request: straight from this node's copy (a ram_copies table is an ETS
+%% table of the same name), a tenth of what mnesia:dirty_read/2 costs.
+counter(Host, What) ->
+    case ets:lookup(?USAGE, {Host, What}) of
+        [#mod_rest_idempotency_usage{count = N}] -> N;
+        [] -> 0
+    end.
+
+%% Past a bound, this node's sweeper forgets the oldest keys before the request goes on; the
+%% requests of one node wait for it in turn, so a flood of keys cannot outrun it.
+bound(Host, Opts) ->
+    {Entries, Bytes} = usage(Host),
+    case Entries > mod_rest_opt:idempotency_max_keys(Opts)
+        orelse Bytes > mod_rest_opt:idempotency_max_bytes(Opts) of
+        true ->
+            %% A sweeper too slow to answer lets the request go on: the next key tries again.
+            try gen_server:call(?MODULE, {evict, Host}, 10000)
+            catch exit:_ -> ok
+            end;
+        false -> ok
+    end.
+
+count(Outcome) ->
+    mod_rest_metrics:inc(?METRIC, Outcome).
+
+%% mod_rest's answers for refusals of its own: the API's are rendered by the worker (its
+%% catalogue: the caller's format); the original protocol's are its plain text.
+refuse(Why, #{credentials := Credentials} = Context) ->
+    {Status, Code, Body} = case Why of
+                               invalid ->
+                                   count(invalid),
+                                   {400, <<"IDEMPOTENCY_KEY_INVALID">>,
+                                    <<"Error: the Idempotency-Key header must be one key of 1 to 255 printable ASCII characters.">>};
+                               in_flight ->
+                                   {409, <<"IDEMPOTENCY_KEY_IN_FLIGHT">>,
+                                    <<"Error: a request with this Idempotency-Key is still being carried out; try again.">>};
+                               mismatch ->
+                                   {422, <<"IDEMPOTENCY_KEY_REUSED">>,
+                                    <<"Error: this Idempotency-Key was used for another request.">>}
+                           end,
+    {S, Reason, Headers, B} = case Credentials of
+                                  none -> mod_rest:answer(Status, Body);
+                                  _ -> mod_rest:document(mod_rest_api:refusal(Status, Code, Context))
+                              end,
+    case Why of
+        in_flight -> {S, Reason, [{<<"Retry-After">>, <<"1">>} | Headers], B};
+        _ -> {S, Reason, Headers, B}
+    end.
+
+%%%===================================================================
+%%% The sweeper: one per node
+%%%===================================================================
+init([]) ->
+    ok = create_tables(),
+    erlang:send_after(sweep_interval(), self(), sweep),
+    {ok, #{}}.
+
+create_tables() ->
+    %% Keys are a cache of answers: a table of an older layout is dropped, as mod_bosh does.
+    _ = [mnesia:delete_table(Tab)
+         || {Tab, Fields} <- [{?TAB, record_info(fields, rest_idempotency)},
+                              {?USAGE, record_info(fields, mod_rest_idempotency_usage)}],
+            begin
+                Now = try mnesia:table_info(Tab, attributes) catch exit:_ -> Fields end,
+                Now /= Fields
+            end],
+    {atomic, ok} = ejabberd_mnesia:create(?MODULE, ?TAB,
+                                          [{ram_copies, [node()]},
+                                           {record_name, rest_idempotency},
+                                           {attributes, record_info(fields, rest_idempotency)}]),
+    {atomic, ok} = ejabberd_mnesia:create(?MODULE, ?USAGE,
+                                          [{ram_copies, [node()]},
+                                           {attributes, record_info(fields, mod_rest_idempotency_usage)}]),
+    ok.
+
+handle_call({evict, Host}, _From, State) ->
+    Opts = gen_mod:get_module_opts(Host, mod_rest),
+    {Entries, Bytes} = usage(Host),
+    _ = (Entries > mod_rest_opt:idempotency_max_keys(Opts)
+         orelse Bytes > mod_rest_opt:idempotency_max_bytes(Opts))
+        andalso sweep(Host, Opts, erlang:system_time(millisecond)),
+    {reply, ok, State};
+handle_call(_Request, _From, State) ->
+    {reply, {error, unknown_call}, State}.
+
+handle_cast(_Msg, State) ->
+    {noreply, State}.
+
+handle_info(sweep, State) ->
+    Now = erlang:system_time(millisecond),
+    _ = [try sweep(Host, gen_mod:get_module_opts(Host, mod_rest), Now)
+         catch Class:Reason ->
+                 ?WARNING_MSG("mod_rest: sweeping the idempotency keys of ~ts failed: ~p:~p",
+                              [Host, Class, Reason])
+         end
+         || Host <- ejabberd_option:hosts(), gen_mod:is_loaded(Host, mod_rest)],
+    mod_rest_metrics:set(?METRIC_KEYS, none, mnesia:table_info(?TAB, size)),
+    erlang:send_after(sweep_interval(), self(), sweep),
+    {noreply, State};
+handle_info(_Info, State) ->
+    {noreply, State}.
+
+terminate(_Reason, _State) ->
+    ok.
+
+code_change(_OldVsn, State, _Extra) ->
+    {ok, State}.
+
+%% Every tenth of the shortest lifetime, between 1 s and a minute.
+sweep_interval() ->
+    Lifetimes = [mod_rest_opt:idempotency_key_lifetime(Host)
+                 || Host <- ejabberd_option:hosts(), gen_mod:is_loaded(Host, mod_rest)],
+    max(1000, min(60000, lists:min([timer:minutes(10) | Lifetimes]) div 10)).
+
+%% Forgets the vhost's expired keys, then its oldest finished ones while a bound is passed,
+%% and writes the vhost's usage as it now is.
+sweep(Host, Opts, Now) ->
+    %% The fields the bounds need, not the kept answers.
+    Head = #rest_idempotency{id = '$1', created = '$2', expires = '$3', bytes = '$4', state = '$5', _ = '_'},
+    Found = mnesia:dirty_select(?TAB, [{Head, [{'==', {element, 1, '$1'}, Host}],
+                                        [{{'$1', '$2', '$3', '$4', '$5'}}]}]),
+    Summaries = [{Id, Created, Expires, Bytes, State == done} || {Id, Created, Expires, Bytes, State} <- Found],
+    {Expired, Evicted} = evictable(Summaries, Now, mod_rest_opt:idempotency_max_keys(Opts),
+                                   mod_rest_opt:idempotency_max_bytes(Opts)),
+    _ = [mnesia:dirty_delete(?TAB, Id) || Id <- Expired ++ Evicted],
+    mod_rest_metrics:inc(?METRIC, expired, length(Expired)),
+    mod_rest_metrics:inc(?METRIC, evicted, length(Evicted)),
+    Gone = sets:from_list(Expired ++ Evicted, [{version, 2}]),
+    Left = [S || {Id, _, _, _, _} = S <- Summaries, not sets:is_element(Id, Gone)],
+    mnesia:dirty_write(?USAGE, #mod_rest_idempotency_usage{key = {Host, entries}, count = length(Left)}),
+    mnesia:dirty_write(?USAGE, #mod_rest_idempotency_usage{key = {Host, bytes},
+                                                           count = lists:sum([B || {_, _, _, B, _} <- Left])}),
+    ok.
+
+%% Which entries go: the expired ones, then, while over a bound, the oldest finished ones until
+%% the entries are at most 90% of both bounds. Keys being carried out are never evicted.
+-spec evictable([{term(), integer(), integer(), non_neg_integer(), boolean()}], integer(),
+                pos_integer(), pos_integer()) -> {[term()], [term()]}.
+evictable(Summaries, Now, MaxKeys, MaxBytes) ->
+    {Expired, Live} = lists:partition(fun({_, _, Expires, _, _}) -> Expires =< Now end, Summaries),
+    Count = length(Live),
+    Bytes = lists:sum([B || {_, _, _, B, _} <- Live]),
+    Evicted = case Count > MaxKeys orelse Bytes > MaxBytes of
+                  false -> [];
+                  true ->
+                      Oldest = lists:keysort(2, [S || {_, _, _, _, true} = S <- Live]),
+                      evict(Oldest, Count, Bytes, MaxKeys * ?EVICT_TO_PERCENT div 100,
+                            MaxBytes * ?EVICT_TO_PERCENT div 100, [])
+              end,
+    {[Id || {Id, _, _, _, _} <- Expired], Evicted}.
+
+evict([{Id, _, _, B, _} | Rest], Count, Bytes, KeysTo, BytesTo, Acc)
+  when Count > KeysTo; Bytes > BytesTo ->
+    evict(Rest, Count - 1, Bytes - B, KeysTo, BytesTo, [Id | Acc]);
+evict(_, _Count, _Bytes, _KeysTo, _BytesTo, Acc) ->
+    lists:reverse(Acc).
