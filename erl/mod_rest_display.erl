@@ -84,7 +84,12 @@ unit(Key) ->
         max_xml_depth -> <<"levels of nesting">>;
         max_command_args -> <<"arguments">>;
         max_in_flight -> <<"requests at once, node-wide">>;
-        max_auth_failures -> <<"failed attempts a minute, per client IP">>;
+        max_auth_failures -> <<"failed attempts a minute, per client (IPv4 address or IPv6 /64)">>;
+        max_iq_waits -> <<"iq waits at once, node-wide">>;
+        max_iq_waits_per_account -> <<"iq waits at once, per account">>;
+        idempotency_key_lifetime -> duration;
+        idempotency_max_bytes -> bytes;
+        idempotency_max_keys -> <<"keys, per vhost">>;
         rate_limit_per_ip -> <<"requests a second, per client IP">>;
         queue_size -> <<"stanzas">>;           % a webhook's
         concurrency -> <<"calls at once">>;    % a webhook's
