@@ -63,10 +63,12 @@ value(_Key, V) ->
 term(V) -> io_lib:format("~0p", [V]).
 
 %% Keys whose values are credentials, here or in options other modules may add.
+%% A name ending in `key` is one (`api_key`); `idempotency_key_lifetime` is not.
 secret_key(Key) ->
     Name = atom_to_binary(Key, utf8),
     lists:any(fun(Word) -> binary:match(Name, Word) /= nomatch end,
-              [<<"secret">>, <<"password">>, <<"token">>, <<"key">>]).
+              [<<"secret">>, <<"password">>, <<"token">>])
+        orelse binary:longest_common_suffix([Name, <<"key">>]) == 3.
 
 %% The unit of an integer option (and of a webhook's sub-options). A timeout is stored in
 %% milliseconds by econf:timeout/1 whatever unit its default reads in.
