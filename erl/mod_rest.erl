@@ -93,6 +93,7 @@ worker_policy(Opts) ->
       max_xml_depth => mod_rest_opt:max_xml_depth(Opts),
       max_xml_elements => mod_rest_opt:max_xml_elements(Opts),
       max_command_args => mod_rest_opt:max_command_args(Opts),
+      api_max_batch_items => mod_rest_opt:api_max_batch_items(Opts),
       allowed_origins => mod_rest_opt:allowed_origins(Opts),
       api_allowed_origins => mod_rest_opt:api_allowed_origins(Opts)}.
 
@@ -296,6 +297,8 @@ carry_out({route, El}, #{ip := IP}) ->
     end;
 carry_out({Kind, El}, Context) when Kind == send; Kind == echo; Kind == archive ->
     document(mod_rest_api:Kind(El, Context));
+carry_out({send_batch, Items}, Context) when is_list(Items) ->
+    document(mod_rest_batch:send(Items, Context));
 carry_out({document, Status, Headers, ContentType, Body}, _Context)
   when is_integer(Status), Status >= 200, Status =< 599, is_list(Headers), is_binary(ContentType) ->
     document({Status, Headers, ContentType, Body});
@@ -406,6 +409,8 @@ mod_opt_type(api_allowed_origins) ->
     mod_rest_browser:origins_opt_type();
 mod_opt_type(api_access) ->
     econf:acl();
+mod_opt_type(api_max_batch_items) ->
+    econf:pos_int();
 mod_opt_type(iq_timeout) ->
     econf:timeout(second);
 mod_opt_type(iq_max_timeout) ->
@@ -468,6 +473,7 @@ mod_options(Host) ->
      {api_allowed_ips, [{{127, 0, 0, 1}, 32}, {{0, 0, 0, 0, 0, 0, 0, 1}, 128}]},
      {api_allowed_origins, []},
      {api_access, all},
+     {api_max_batch_items, 1000},
      {iq_timeout, timer:seconds(30)},
      {iq_max_timeout, timer:seconds(300)},
      %% The vhost itself (and its full JIDs, e.g. localhost/rest): never one of its users.
@@ -545,6 +551,12 @@ mod_doc() ->
                         "The api_access of the Host header's vhost and of the account's own "
                         "must both allow, and so must the 'access' rule of ejabberd's c2s "
                         "listeners. Default: all (any account that authenticates).">>}},
+           {api_max_batch_items,
+            #{value => "pos_integer()",
+              desc => <<"Most stanzas in one batch request of the authenticated API (a JSON "
+                        "array, application/x-ndjson or application/vnd.mod-rest.stanzas+xml); "
+                        "a larger batch is answered 413 and nothing of it is sent. Each item "
+                        "is held to the limits of one stanza. Default: 1000 items.">>}},
            {iq_timeout,
             #{value => "timeout()",
               desc => <<"How long an iq sent through the authenticated API waits for its "

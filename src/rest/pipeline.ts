@@ -13,6 +13,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { compileIpPolicy, type IpMatcher } from './access.js';
+import { BATCH_MEDIA_TYPES, batchItems, isBatchRequest } from './batch.js';
 import { browserDecision, compileOrigins, type BrowserPolicy } from './browser.js';
 import { STANZA_KINDS } from './jsonmap-fields.js';
 import { attr, child, childElements } from './xml-writer.js';
@@ -45,7 +46,11 @@ export interface CompiledPolicy extends BrowserPolicy {
   readonly maxXmlDepth: number;
   readonly maxXmlElements: number;
   readonly maxCommandArgs: number;
+  readonly apiMaxBatchItems: number;
 }
+
+/** Most stanzas in one batch request (option api_max_batch_items). */
+export const API_MAX_BATCH_ITEMS = 1000;
 
 export function compilePolicy(p: HostPolicy): CompiledPolicy {
   const invalidEntries: string[] = [];
@@ -65,14 +70,18 @@ export function compilePolicy(p: HostPolicy): CompiledPolicy {
     maxXmlDepth: p.maxXmlDepth ?? MAX_XML_DEPTH,
     maxXmlElements: p.maxXmlElements ?? MAX_XML_ELEMENTS,
     maxCommandArgs: p.maxCommandArgs ?? MAX_COMMAND_ARGS,
+    apiMaxBatchItems: p.apiMaxBatchItems ?? API_MAX_BATCH_ITEMS,
     // A stub that predates the options sends neither: no origin is listed.
     apiOrigins: compileOrigins(p.apiAllowedOrigins === undefined ? [] : p.apiAllowedOrigins, (e) => invalidEntries.push(`api_allowed_origins: ${e}`)),
     legacyOrigins: compileOrigins(p.allowedOrigins === undefined ? [] : p.allowedOrigins, (e) => invalidEntries.push(`allowed_origins: ${e}`)),
   };
 }
 
+/** Until the bounds branch's api_max_stanza_size reaches the worker: c2s's max_stanza_size in Debian. */
+const API_MAX_STANZA_SIZE = 256 * 1024;
+
 /** Media types no client of the original sends: such a request is the API's, credentials or not. */
-const API_MEDIA_TYPES: ReadonlySet<string> = new Set([XMPP_XML, JSON_TYPE]);
+const API_MEDIA_TYPES: ReadonlySet<string> = new Set([XMPP_XML, JSON_TYPE, ...BATCH_MEDIA_TYPES]);
 
 /**
  * Whether a request is the authenticated API's: it has credentials, or it is a shape only the
@@ -163,6 +172,7 @@ function handleApiRequest(req: RestRequest, policy: CompiledPolicy): Action {
   if (req.api !== true) throw noCredentials();
   if (!policy.apiIpAllowed(req.ip)) throw rejected('ip not allowed');
   const atRoot = req.method === 'POST' && req.path.length === 0;
+  if (atRoot && isBatchRequest(req)) return sendBatch(req, policy);
   const echo = req.method === 'POST' && req.path.length === 1 && req.path[0] === 'echo';
   let parsed: XmlElement;
   if (atRoot || echo) {
@@ -178,6 +188,18 @@ function handleApiRequest(req: RestRequest, policy: CompiledPolicy): Action {
   checkDestination(stanza, policy);
   if (echo) return { kind: 'echo', stanza };
   return isArchiveQuery(stanza) ? { kind: 'archive', stanza } : { kind: 'send', stanza };
+}
+
+/** Many stanzas in one request (batch.ts): each checked as one posted alone, refused alone. */
+function sendBatch(req: RestRequest, policy: CompiledPolicy): Action {
+  const limits = { maxItems: policy.apiMaxBatchItems, maxItemSize: API_MAX_STANZA_SIZE, maxXmlDepth: policy.maxXmlDepth, maxXmlElements: policy.maxXmlElements };
+  const items = batchItems(req, limits, (parsed) => {
+    const stanza = apiStanza(parsed);
+    checkType(stanza, policy);
+    checkDestination(stanza, policy);
+    return stanza;
+  });
+  return { kind: 'send_batch', items };
 }
 
 function isOpenApi(req: RestRequest): boolean {
