@@ -184,7 +184,9 @@ describe('the authenticated API: many stanzas in one request', function () {
   it('keeps every batch whole when the worker is killed while batches are in flight: sent once as answered, or not at all', async function () {
     const tag = unique('kill');
     const answers: Array<{ texts: string[]; reply: Reply | Error }> = [];
-    for (let round = 0; round < 6; round++) {
+    // Kills from before the worker has read the batches to after the VM has sent them.
+    const delays = [0, 10, 30, 60, 120, 250, 500];
+    for (const [round, delay] of delays.entries()) {
       const texts = Array.from({ length: MAX_ITEMS }, (_, i) => `${tag}-${round}-${i}`);
       // NDJSON of MAX_ITEMS messages padded past 64 KiB: the worker's large-body lane reads it.
       const body = texts.map((t) => JSON.stringify(message(t, { subject: 'p'.repeat(1500) }))).join('\n');
@@ -194,7 +196,7 @@ describe('the authenticated API: many stanzas in one request', function () {
           (err: Error) => answers.push({ texts: [], reply: err }),
         ),
       );
-      await sleep(round * 15);
+      await sleep(delay);
       const pids = sb!.workerPids();
       for (const pid of pids) process.kill(pid, 'SIGKILL');
       await Promise.all(inFlight);
