@@ -7,7 +7,7 @@
 %%% worker dying cannot split a batch: from here on nothing asks it anything. The account is
 %%% checked once; each item is then sent as mod_rest_api sends one stanza (codec, the account's
 %%% own vhost's policy, the sender bound, user_send_packet, the router), in order, and refused
-%%% alone. The answer is written here, in JSON, item by item, so that a client retries only what
+%%% alone; rate_limit_per_ip counts each one. The answer is written here, in JSON, item by item, so that a client retries only what
 %%% failed, even when the worker is gone.
 %%%----------------------------------------------------------------------
 -module(mod_rest_batch).
@@ -25,9 +25,26 @@ send(Items, Context) ->
         {refused, Outcome} -> Outcome;
         {ok, Account} ->
             Context1 = Context#{account => Account},
-            Results = [result(Item, Context1) || Item <- Items],
+            Results = results(Items, Context1, true, []),
             {200, [], <<"application/json">>, answer_json(Results)}
     end.
+
+%% In order. rate_limit_per_ip counts stanzas, not requests, for a batch: the request counted
+%% its first item; each further one is counted as it is sent, and refused 429 past the limit,
+%% so that a batch does not multiply what one request of the window may send.
+results([], _Context, _First, Acc) ->
+    lists:reverse(Acc);
+results([{send, _} = Item | Rest], Context, First, Acc) ->
+    Result = case First orelse counted(Context) of
+                 true -> result(Item, Context);
+                 false -> {refused, 429, <<"BATCH_RATE_LIMITED">>}
+             end,
+    results(Rest, Context, false, [Result | Acc]);
+results([Item | Rest], Context, First, Acc) ->
+    results(Rest, Context, First, [result(Item, Context) | Acc]).
+
+counted(#{ip := IP, opts := Opts}) ->
+    mod_rest_rate:check(IP, mod_rest_opt:rate_limit_per_ip(Opts), erlang:monotonic_time(millisecond)) == ok.
 
 -spec result(item(), mod_rest_api:context()) -> result().
 result({send, El}, Context) ->

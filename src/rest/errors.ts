@@ -60,7 +60,8 @@ export type RestErrorCode =
   // Many stanzas in one request (batch.ts): the whole request's bound, then one item's refusals.
   | 'BATCH_TOO_MANY_ITEMS'
   | 'BATCH_ITEM_TOO_LARGE'
-  | 'BATCH_IQ';
+  | 'BATCH_IQ'
+  | 'BATCH_RATE_LIMITED';
 
 export interface CatalogueEntry {
   readonly status: number;
@@ -198,6 +199,8 @@ export const CATALOGUE: Readonly<Record<RestErrorCode, CatalogueEntry>> = Object
   BATCH_ITEM_TOO_LARGE: { status: 413, body: 'Error: this item of the batch is larger than api_max_stanza_size.', condition: 'policy-violation' },
   // An iq's answer is its reply, which a batch's answer has no place for: send it alone.
   BATCH_IQ: { status: 422, body: 'Error: an iq cannot be sent in a batch; send it alone.', condition: 'not-acceptable' },
+  // rate_limit_per_ip counts a batch's stanzas: those past the second's limit are refused, the others sent.
+  BATCH_RATE_LIMITED: { status: 429, body: 'Error: this item of the batch is past rate_limit_per_ip; send it again in a second.', retryAfter: 1 },
 });
 
 /** The codes the stub may ask the worker to render: never one that request data could name. */

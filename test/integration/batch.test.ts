@@ -225,3 +225,43 @@ describe('the authenticated API: many stanzas in one request', function () {
     this.test!.title += ` (${carriedOut} of ${answers.length} batches carried out)`;
   });
 });
+
+describe('the authenticated API: a batch under rate_limit_per_ip', function () {
+  this.timeout(60_000);
+  const LIMIT = 5;
+  let sb: Sandbox | undefined;
+  let bob: XmppUser;
+
+  before(async function () {
+    sb = await startSandbox('batch-rate', {
+      users: [
+        ['alice', ALICE_PW],
+        ['bob', BOB_PW],
+      ],
+      modRest: { rate_limit_per_ip: LIMIT },
+    });
+    bob = await XmppUser.login(sb, 'bob', BOB_PW, 'desk');
+  });
+  after(async function () {
+    await bob?.stop();
+    await stopSandbox(sb, suiteFailed(this));
+  });
+
+  it('counts each stanza of a batch: those past the limit are refused 429 alone, the others sent', async function () {
+    const tag = unique('rate');
+    const items = Array.from({ length: 8 * LIMIT }, (_, i) => ({ kind: 'message', to: 'bob@localhost', body: `${tag}-${i}` }));
+    await sleep(1000); // a window of its own, as far as this suite goes
+    const reply = await post(sb!, JSON.stringify(items), { headers: { Authorization: basic('alice', ALICE_PW), 'Content-Type': JSON_TYPE } });
+    expect(reply.status, reply.body).to.equal(200);
+    const answer = JSON.parse(reply.body) as BatchAnswer;
+    const sent = answer.results.flatMap((r, i) => (r.status === 202 ? [`${tag}-${i}`] : []));
+    expect(answer.results.filter((r) => r.status !== 202).every((r) => r.status === 429 && r.error === 'BATCH_RATE_LIMITED')).to.equal(true);
+    // One window, or two if the batch straddled a second: never the whole batch.
+    expect(sent.length).to.be.within(LIMIT, 2 * LIMIT);
+    await sleep(1000);
+    const sentinel = unique('rate-sentinel');
+    expect((await post(sb!, messageXml('bob@localhost', 'localhost/rest', sentinel))).status).to.equal(200);
+    await bob.waitForBody(sentinel);
+    expect(bob.messages.map(bodyOf).filter((b) => b?.startsWith(`${tag}-`))).to.deep.equal(sent);
+  });
+});
