@@ -16,6 +16,7 @@
 -module(mod_rest_api).
 
 -export([send/2, echo/2, archive/2, bearer_command/1, refusal/3, negotiation/1, credentials/2,
+         authenticate_first/2,
          basic_auth/2, decode_stanza/1, iq_status/1, iq_timeout/2, run_send_hook/2]).
 -define(TIMEOUT_HEADER, <<"prosody-rest-timeout">>).
 
@@ -27,7 +28,9 @@
 -type credentials() :: none | invalid | {basic, binary(), binary()} | {bearer, binary()}.
 -type context() :: #{host := binary(), ip := inet:ip_address(), opts := gen_mod:opts(),
                      credentials := credentials(), headers := [{atom() | binary(), binary()}],
-                     query => [{binary(), binary()}]}.
+                     query => [{binary(), binary()}],
+                     %% The account, once authenticate_first/2 has checked the credentials.
+                     account => jid:jid()}.
 %% What mod_rest turns into an HTTP answer: status, extra headers, content type, body.
 -type outcome() :: {pos_integer(), [{binary(), binary()}], binary(), binary()}.
 -export_type([credentials/0, context/0, outcome/0]).
@@ -60,6 +63,22 @@ authorization(Header) ->
                 _ -> invalid
             end;
         _ -> invalid
+    end.
+
+%% The credentials checked before the body goes to the worker (security issue 16, item 3): a
+%% Basic or Bearer header is decided without the body, so a request it does not admit costs a
+%% password check, never a parse of megabytes. A peer api_allowed_ips does not admit is left
+%% to the worker's 403 (no password is tried from there); the API's description is public.
+-spec authenticate_first([binary()], context()) -> {ok, context()} | {refused, outcome()}.
+authenticate_first([<<"openapi.json">>], Context) -> {ok, Context};
+authenticate_first(_LocalPath, #{credentials := none} = Context) -> {ok, Context};
+authenticate_first(_LocalPath, #{ip := IP, opts := Opts} = Context) ->
+    case mod_rest_ops:ip_allowed(IP, mod_rest_opt:api_allowed_ips(Opts)) of
+        false -> {ok, Context};
+        true ->
+            try {ok, Context#{account => account(Context)}}
+            catch throw:{refused, Status, Code} -> {refused, refusal(Status, Code, Context)}
+            end
     end.
 
 %% Sends El as the authenticated account.
@@ -180,6 +199,7 @@ iq_timeout(Headers, Opts) ->
 
 %% The account the credentials name, checked; throws {refused, Status, Code}. A wrong
 %% password and a bad token (unknown, expired, another scope) get the same 401.
+account(#{account := Account}) -> Account;
 account(#{credentials := Credentials, host := Host, ip := IP, opts := Opts}) ->
     Account = try authenticated(Credentials, Host, {IP, mod_rest_opt:max_auth_failures(Opts)})
               catch throw:{refused, 401, _} -> throw({refused, 401, <<"INVALID_CREDENTIALS">>});

@@ -9,7 +9,9 @@
 //            allowed_senders => all | [Bin],
 //            max_xml_depth => Int,
 //            max_xml_elements => Int,
-//            max_command_args => Int}}
+//            max_command_args => Int,
+//            max_command_size => Int,
+//            api_max_stanza_size => Int}}
 //   {forget, Host}                                         | {command, Name, [Arg], Auth}
 //   {log_level, Level}                                     | {answer, Status, Body}
 //   {request, Id, #{method, path, body, ip, host,    Auth = none | {User, Server, Password}
@@ -206,6 +208,8 @@ function parsePolicy(m: TermMap, host: string): HostPolicy {
     ...(m.has('max_xml_depth') ? { maxXmlDepth: positive(m.get('max_xml_depth')) } : {}),
     ...(m.has('max_xml_elements') ? { maxXmlElements: positive(m.get('max_xml_elements')) } : {}),
     ...(m.has('max_command_args') ? { maxCommandArgs: positive(m.get('max_command_args')) } : {}),
+    ...(m.has('max_command_size') ? { maxCommandSize: positive(m.get('max_command_size')) } : {}),
+    ...(m.has('api_max_stanza_size') ? { apiMaxStanzaSize: positive(m.get('api_max_stanza_size')) } : {}),
   };
 }
 

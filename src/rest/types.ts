@@ -49,6 +49,10 @@ export interface HostPolicy {
   maxXmlElements?: number;
   /** Most arguments a command line may have (option max_command_args); MAX_COMMAND_ARGS when absent. */
   maxCommandArgs?: number;
+  /** Longest command line in bytes (option max_command_size); MAX_COMMAND_SIZE when absent. */
+  maxCommandSize?: number;
+  /** Largest stanza of the authenticated API in bytes (option api_max_stanza_size); API_MAX_STANZA_SIZE when absent. */
+  apiMaxStanzaSize?: number;
 }
 
 /** An XML element as ejabberd's `#xmlel{}` holds it: attributes in document order, xmlns kept as an attribute. */
