@@ -5,7 +5,8 @@
 // and time, the VM's memory (erlang:memory(total) and the beam's RSS) before, at its peak, and
 // after, and the heaps of the processes that touched the body (the port owner and its writer).
 // Alone: `npx tsx scripts/probe-big-json.ts` (about a minute; PROBE_SETTLE_SECONDS to change the
-// wait before the last sample, default 20).
+// wait before the last sample, default 20; PROBE_MODULE_TREE=dir to probe another build, e.g. main's
+// _build/mod_rest, for the figures before a change).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -81,7 +82,7 @@ async function withPeak<T>(pid: number | undefined, work: Promise<T>): Promise<[
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'mod_rest-probe-json-'));
-  const sb = new Sandbox({ dir, c2sPort: await freePort(), httpPort: await freePort(), users: [['alice', 'pw']], distribution: true });
+  const sb = new Sandbox({ dir, c2sPort: await freePort(), httpPort: await freePort(), users: [['alice', 'pw']], distribution: true, moduleTree: process.env.PROBE_MODULE_TREE });
   await sb.start();
   try {
     const body = bigJson();
