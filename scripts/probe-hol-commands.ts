@@ -4,6 +4,7 @@
 // worker is busy", 504) instead of routed? Prints the statuses of both sides.
 // Alone: `npx tsx scripts/probe-hol-commands.ts` (PROBE_SECONDS, default 15; PROBE_MODULE_TREE=dir
 // to probe another build, e.g. main's _build/mod_rest, for the figures before a change).
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -30,6 +31,13 @@ function post(port: number, body: Buffer, agent: http.Agent): Promise<number> {
   });
 }
 
+function curl(port: number, body: Buffer): Promise<number> {
+  return new Promise((resolve) => {
+    const args = ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '30', '--data-binary', body.toString(), `http://127.0.0.1:${port}/rest`];
+    execFile('curl', args, (_err, stdout) => resolve(Number(stdout) || 0));
+  });
+}
+
 const tally = (statuses: number[]): string => {
   const counts = new Map<number, number>();
   for (const s of statuses) counts.set(s, (counts.get(s) ?? 0) + 1);
@@ -53,16 +61,21 @@ async function main(): Promise<void> {
     });
     await sleep(1000); // the hostile loops are under way
     const small: number[] = [];
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const times: number[] = [];
+    // From another process (curl), so that this one's event loop, busy writing 20 MB bodies,
+    // does not delay them.
     while (Date.now() < deadline) {
-      small.push(await post(port, SMALL, agent));
+      const started = Date.now();
+      small.push(await curl(port, SMALL));
+      times.push(Date.now() - started);
       await sleep(200);
     }
-    agent.destroy();
+    times.sort((a, b) => a - b);
     await Promise.all(loops);
     console.log(`${SECONDS} s, ${HOSTILE_CONNECTIONS} connections looping ${(line.length / 1048576).toFixed(0)} MB command lines`);
     console.log(`hostile command lines: ${hostile.length} (${tally(hostile)})`);
     console.log(`small stanzas:         ${small.length} (${tally(small)}); refused: ${small.filter((s) => s !== 200).length}`);
+    console.log(`small stanza times:    median ${times[times.length >> 1]} ms, max ${times[times.length - 1]} ms`);
   } finally {
     await sb.stop();
     rmSync(dir, { recursive: true, force: true });
