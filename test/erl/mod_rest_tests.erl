@@ -42,23 +42,27 @@ worker_policy_test() ->
              allowed_destinations => [jid:decode(<<"Nolan@LocalHost/Phone">>), jid:decode(<<"a@b">>)],
              allowed_stanza_types => [message, iq], max_xml_depth => 64,
              max_xml_elements => 500, max_command_args => 9,
+             max_command_size => 4096, api_max_stanza_size => 8192,
              allowed_senders => [jid:decode(<<"LocalHost">>), jid:decode(<<"Bot@localhost/R">>)]},
     ?assertEqual(#{allowed_ips => [<<"127.0.0.1/32">>, <<"::1/128">>, <<"10.0.0.0/8">>],
                    api_allowed_ips => [<<"192.0.2.0/24">>],
                    allowed_destinations => [<<"nolan@localhost/Phone">>, <<"a@b">>],
                    allowed_stanza_types => [<<"message">>, <<"iq">>], max_xml_depth => 64,
                    max_xml_elements => 500, max_command_args => 9,
+                   max_command_size => 4096, api_max_stanza_size => 8192,
                    allowed_senders => [<<"localhost">>, <<"bot@localhost/R">>]},
                  mod_rest:worker_policy(Opts)).
 
 worker_policy_all_is_empty_test() ->
     ?assertEqual(#{allowed_ips => [], api_allowed_ips => [], allowed_destinations => [], allowed_stanza_types => [],
                    max_xml_depth => 256, allowed_senders => all,
-                   max_xml_elements => 10000, max_command_args => 256},
+                   max_xml_elements => 10000, max_command_args => 256,
+                   max_command_size => 262144, api_max_stanza_size => 262144},
                  mod_rest:worker_policy(#{allowed_ips => all, api_allowed_ips => all, allowed_destinations => all,
                                           allowed_stanza_types => all, max_xml_depth => 256,
                                           allowed_senders => all, max_xml_elements => 10000,
-                                          max_command_args => 256})).
+                                          max_command_args => 256, max_command_size => 262144,
+                                          api_max_stanza_size => 262144})).
 
 %% allowed_senders is the one list where [] does not mean "any": it admits nobody.
 worker_policy_no_senders_test() ->
@@ -66,7 +70,8 @@ worker_policy_no_senders_test() ->
                  mod_rest:worker_policy(#{allowed_ips => all, api_allowed_ips => all, allowed_destinations => all,
                                           allowed_stanza_types => all, max_xml_depth => 256,
                                           allowed_senders => [], max_xml_elements => 1,
-                                          max_command_args => 1})).
+                                          max_command_args => 1, max_command_size => 1,
+                                          api_max_stanza_size => 1})).
 
 xff_trusted_test_() ->
     Local = [{{127, 0, 0, 1}, 32}],
