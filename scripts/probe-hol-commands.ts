@@ -3,7 +3,9 @@
 // client sends small stanzas one after the other; how many of them are refused (503 "the REST
 // worker is busy", 504) instead of routed? Prints the statuses of both sides.
 // Alone: `npx tsx scripts/probe-hol-commands.ts` (PROBE_SECONDS, default 15; PROBE_MODULE_TREE=dir
-// to probe another build, e.g. main's _build/mod_rest, for the figures before a change).
+// to probe another build, e.g. main's _build/mod_rest, for the figures before a change;
+// PROBE_SHAPE=stanza to loop 19 MB stanzas of the original protocol instead, which max_body_size
+// still admits).
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -50,8 +52,11 @@ async function main(): Promise<void> {
   await sb.start();
   try {
     const port = sb.options.httpPort;
-    // Just under max_body_size (20 MiB): 10 million arguments.
-    const line = Buffer.from(`registered_users ${'x '.repeat(10_000_000)}`);
+    // Just under max_body_size (20 MiB): 10 million arguments, or a stanza with a 19 MB body.
+    const line =
+      process.env.PROBE_SHAPE === 'stanza'
+        ? Buffer.from(`<message from="localhost/hol" to="nobody@localhost"><body>${'x'.repeat(20_000_000)}</body></message>`)
+        : Buffer.from(`registered_users ${'x '.repeat(10_000_000)}`);
     const deadline = Date.now() + SECONDS * 1000;
     const hostile: number[] = [];
     const loops = Array.from({ length: HOSTILE_CONNECTIONS }, async () => {
@@ -72,7 +77,7 @@ async function main(): Promise<void> {
     }
     times.sort((a, b) => a - b);
     await Promise.all(loops);
-    console.log(`${SECONDS} s, ${HOSTILE_CONNECTIONS} connections looping ${(line.length / 1048576).toFixed(0)} MB command lines`);
+    console.log(`${SECONDS} s, ${HOSTILE_CONNECTIONS} connections looping ${(line.length / 1048576).toFixed(0)} MB ${process.env.PROBE_SHAPE === 'stanza' ? 'stanzas' : 'command lines'}`);
     console.log(`hostile command lines: ${hostile.length} (${tally(hostile)})`);
     console.log(`small stanzas:         ${small.length} (${tally(small)}); refused: ${small.filter((s) => s !== 200).length}`);
     console.log(`small stanza times:    median ${times[times.length >> 1]} ms, max ${times[times.length - 1]} ms`);
