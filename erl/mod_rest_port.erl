@@ -93,6 +93,10 @@
 %% with many HTTP processes writing at once, commands wait in the port's message queue,
 %% whose default limits made a third of the requests at 256 connections answer busy.
 -define(BUSY_LIMITS, {16 * 1024 * 1024, 32 * 1024 * 1024}).
+%% Big frames may fill the port's queue up to this, no further: the rest of the busy limit is
+%% kept for small frames, so that clients looping 20 MB bodies get 503 themselves instead of
+%% making everyone else's cheap requests busy (security issue 16, item 8).
+-define(BIG_FRAMES_QUEUE, 24 * 1024 * 1024).
 
 -record(state, {port :: port() | undefined,
                 os_pid :: non_neg_integer() | undefined,
@@ -357,7 +361,22 @@ collect(Port, Batch, Count, Bytes) ->
             lists:reverse(Batch)
     end.
 
+%% Small frames first, then each big one if the queue has room for it below ?BIG_FRAMES_QUEUE.
+%% Replies are matched by id, so the order of the frames does not matter.
 write_batch(Port, Batch) ->
+    {Big, Small} = lists:partition(fun({frame, _, _, _, F}) -> byte_size(F) >= ?BIG_FRAME end, Batch),
+    Small /= [] andalso write_frames(Port, Small),
+    lists:foreach(fun(Frame) -> write_big(Port, Frame) end, Big).
+
+write_big(Port, {frame, _, _, _, F} = Frame) ->
+    try erlang:port_info(Port, queue_size) of
+        {queue_size, Queued} when Queued + byte_size(F) =< ?BIG_FRAMES_QUEUE -> write_frames(Port, [Frame]);
+        {queue_size, _} -> fail_batch([Frame], busy);
+        undefined -> fail_batch([Frame], unavailable)
+    catch error:badarg -> fail_batch([Frame], unavailable)
+    end.
+
+write_frames(Port, Batch) ->
     Data = batch_frame([F || {frame, _, _, _, F} <- Batch]),
     try erlang:port_command(Port, Data, [nosuspend]) of
         true -> ok;

@@ -6,7 +6,7 @@
 // is read from /rest/metrics: every request the worker answers counts one action there.
 import { expect } from 'chai';
 import type { Sandbox } from '../../scripts/sandbox.js';
-import { bodyOf, expectNotDelivered, logEventually, post, restSentinel, startSandbox, stopSandbox, suiteFailed, unique, XmppUser, type Reply } from './support.js';
+import { bodyOf, expectNotDelivered, logEventually, post, restSentinel, sleep, startSandbox, stopSandbox, suiteFailed, unique, XmppUser, type Reply } from './support.js';
 
 const ALICE_PW = 'Al1ce-bounds-pw';
 const BOB_PW = 'B0b-bounds-pw';
@@ -136,6 +136,20 @@ describe('bounds before the worker and prototype keys (issue 16, items 3, 6, 8, 
       expect([reply.status, reply.body]).to.deep.equal([413, 'Error: the command line is longer than max_command_size.']);
       expect(await workerActions(), 'requests the worker answered').to.equal(before);
       expect(await metric('mod_rest_refused_total{reason="too_large"}')).to.equal(tooLarge + 1);
+    });
+
+    it('refuses no small stanza busy while other connections send 19 MB stanzas (big frames keep to their share of the queue)', async () => {
+      const big = Buffer.from(`<message from="localhost/big" to="nobody@localhost"><body>${'x'.repeat(19 * KIB * KIB)}</body></message>`);
+      let done = 0;
+      const bigs = Array.from({ length: 3 }, () => post(sb!, big).then((r) => (done++, r.status)));
+      const small: number[] = [];
+      while (done < 3) {
+        small.push((await post(sb!, `<message from="localhost/small" to="nobody@localhost"><body>${unique('small')}</body></message>`)).status);
+        await sleep(50);
+      }
+      // A big one may be told to come back (503 with Retry-After); a small one never.
+      for (const status of await Promise.all(bigs)) expect([200, 503]).to.include(status);
+      expect(small.filter((s) => s !== 200), `answers to ${small.length} small stanzas`).to.deep.equal([]);
     });
 
     it('still answers a short command line (401 without --auth)', async () => {
