@@ -15,15 +15,15 @@ import { randomUUID } from 'node:crypto';
 import { compileIpPolicy, type IpMatcher } from './access.js';
 import { browserDecision, compileOrigins, type BrowserPolicy } from './browser.js';
 import { STANZA_KINDS } from './jsonmap-fields.js';
-import { attr, child, childElements } from './xml-writer.js';
+import { attr, child, childElements, writeXml } from './xml-writer.js';
 import { bodyAtRoot, isApiPath, looksLikeXml, stanzaForPath } from './api-paths.js';
 import { parseCommand } from './command-line.js';
-import { apiError, badNamespace, iqPayloads, noCredentials, notAStanza, noFrom, notConfigured, notPost, rejected, senderNotAllowed, toAnswer } from './errors.js';
+import { apiError, badNamespace, iqPayloads, stanzaTooLarge, noCredentials, notAStanza, noFrom, notConfigured, notPost, rejected, senderNotAllowed, toAnswer } from './errors.js';
 import { JSON_TYPE, XMPP_XML } from './negotiate.js';
 import { openApiDocument } from './openapi.js';
 import { renderError } from './render.js';
 import { compileJidPolicy, type JidMatcher } from './jid.js';
-import { MAX_COMMAND_ARGS } from './command-line.js';
+import { MAX_COMMAND_ARGS, MAX_COMMAND_SIZE } from './command-line.js';
 import { MAX_XML_DEPTH, MAX_XML_ELEMENTS, parseStanza } from './stanza.js';
 import type { Action, HostPolicy, RestRequest, XmlElement } from './types.js';
 
@@ -45,7 +45,12 @@ export interface CompiledPolicy extends BrowserPolicy {
   readonly maxXmlDepth: number;
   readonly maxXmlElements: number;
   readonly maxCommandArgs: number;
+  readonly maxCommandSize: number;
+  readonly apiMaxStanzaSize: number;
 }
+
+/** c2s's max_stanza_size in Debian's configuration (option api_max_stanza_size). */
+export const API_MAX_STANZA_SIZE = 256 * 1024;
 
 export function compilePolicy(p: HostPolicy): CompiledPolicy {
   const invalidEntries: string[] = [];
@@ -68,6 +73,8 @@ export function compilePolicy(p: HostPolicy): CompiledPolicy {
     // A stub that predates the options sends neither: no origin is listed.
     apiOrigins: compileOrigins(p.apiAllowedOrigins === undefined ? [] : p.apiAllowedOrigins, (e) => invalidEntries.push(`api_allowed_origins: ${e}`)),
     legacyOrigins: compileOrigins(p.allowedOrigins === undefined ? [] : p.allowedOrigins, (e) => invalidEntries.push(`allowed_origins: ${e}`)),
+    maxCommandSize: p.maxCommandSize ?? MAX_COMMAND_SIZE,
+    apiMaxStanzaSize: p.apiMaxStanzaSize ?? API_MAX_STANZA_SIZE,
   };
 }
 
@@ -139,7 +146,7 @@ function errorAction(req: RestRequest, api: boolean, err: unknown, onError?: (er
 function handleLegacyRequest(req: RestRequest, policy: CompiledPolicy): Action {
   if (req.method !== 'POST' || req.path.length !== 0) throw notPost();
   if (!policy.ipAllowed(req.ip)) throw rejected('ip not allowed');
-  if (!looksLikeXml(req.body)) return parseCommand(req.body, policy.maxCommandArgs);
+  if (!looksLikeXml(req.body)) return parseCommand(req.body, policy.maxCommandArgs, policy.maxCommandSize);
   const stanza = parseStanza(req.body, policy.maxXmlDepth, policy.maxXmlElements);
   const from = attr(stanza, 'from');
   checkType(stanza, policy);
@@ -162,17 +169,20 @@ function handleApiRequest(req: RestRequest, policy: CompiledPolicy): Action {
   if (isOpenApi(req)) return openApiDocument();
   if (req.api !== true) throw noCredentials();
   if (!policy.apiIpAllowed(req.ip)) throw rejected('ip not allowed');
+  // The stub refuses a larger body before copying it (mod_rest_bounds); a stub that predates it does not.
+  if (req.body.length > policy.apiMaxStanzaSize) throw stanzaTooLarge();
   const atRoot = req.method === 'POST' && req.path.length === 0;
   const echo = req.method === 'POST' && req.path.length === 1 && req.path[0] === 'echo';
   let parsed: XmlElement;
   if (atRoot || echo) {
     const body = bodyAtRoot(req, policy, atRoot);
-    if (body.kind === 'command') return parseCommand(req.body, policy.maxCommandArgs);
+    if (body.kind === 'command') return parseCommand(req.body, policy.maxCommandArgs, policy.maxCommandSize);
     parsed = body.stanza;
   } else {
-    parsed = stanzaForPath(req);
+    parsed = stanzaForPath(req, policy);
   }
   const stanza = apiStanza(parsed);
+  checkStanzaSize(stanza, req, policy);
   if (stanza.name === 'iq') checkIqPayload(stanza);
   checkType(stanza, policy);
   checkDestination(stanza, policy);
@@ -195,6 +205,17 @@ function apiStanza(stanza: XmlElement): XmlElement {
   if (xmlns !== undefined && xmlns !== 'jabber:client') throw badNamespace();
   if (attr(stanza, 'id') !== undefined) return stanza;
   return { ...stanza, attrs: [...stanza.attrs, ['id', randomUUID()]] };
+}
+
+/**
+ * The stanza a JSON or form body makes can be larger than the body: escaping writes `&` as
+ * `&amp;`, a 4-byte JSON item can become `<item jid='a'/>`; never more than 8 times. Only a body
+ * that could make a stanza over api_max_stanza_size is written out to be measured.
+ */
+const MAX_EXPANSION = 8;
+function checkStanzaSize(stanza: XmlElement, req: RestRequest, policy: CompiledPolicy): void {
+  if (req.body.length * MAX_EXPANSION <= policy.apiMaxStanzaSize) return;
+  if (Buffer.byteLength(writeXml(stanza)) > policy.apiMaxStanzaSize) throw stanzaTooLarge();
 }
 
 /** RFC 6120 §8.2.3: an iq get or set carries exactly one payload (the stub refuses other types). */

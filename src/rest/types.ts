@@ -61,6 +61,10 @@ export interface HostPolicy {
   apiAllowedOrigins?: string[] | null;
   /** Origins whose pages may use the original protocol from a browser (allowed_origins); as apiAllowedOrigins. */
   allowedOrigins?: string[] | null;
+  /** Longest command line in bytes (option max_command_size); MAX_COMMAND_SIZE when absent. */
+  maxCommandSize?: number;
+  /** Largest stanza of the authenticated API in bytes (option api_max_stanza_size); API_MAX_STANZA_SIZE when absent. */
+  apiMaxStanzaSize?: number;
 }
 
 /** An XML element as ejabberd's `#xmlel{}` holds it: attributes in document order, xmlns kept as an attribute. */
