@@ -153,6 +153,7 @@ handle(LocalPath, #request{method = Method, data = Data, ip = {IP, _}} = Request
             Context = #{host => Host, ip => IP, opts => Opts,
                         credentials => Credentials,
                         headers => Request#request.headers,
+                        connection => {Request#request.sockmod, Request#request.socket},
                         browser => mod_rest_browser:request_fields(Request, Credentials),
                         %% ejabberd_http's decoded query string (a key without a value is
                         %% nokey), a GET's only: for a POST it also holds the url-decoded
@@ -438,6 +439,10 @@ mod_opt_type(max_auth_failures) ->
     econf:pos_int();
 mod_opt_type(max_in_flight) ->
     econf:pos_int();
+mod_opt_type(max_iq_waits) ->
+    econf:pos_int();
+mod_opt_type(max_iq_waits_per_account) ->
+    econf:pos_int();
 mod_opt_type(max_body_size) ->
     econf:pos_int();
 mod_opt_type(max_xml_elements) ->
@@ -482,6 +487,9 @@ mod_options(Host) ->
      {idempotency_max_keys, 100000},
      {max_auth_failures, 10},
      {max_in_flight, 512},
+     %% Each waiting iq holds a connection and a process for up to iq_max_timeout.
+     {max_iq_waits, 1000},
+     {max_iq_waits_per_account, 32},
      {max_body_size, 20 * 1024 * 1024},
      {max_xml_depth, 256},
      {max_xml_elements, 10000},
@@ -612,6 +620,18 @@ mod_doc() ->
               desc => <<"How many requests may wait for the worker at once, node-wide; "
                         "beyond that a request is answered 503 with Retry-After at once "
                         "instead of queueing. Default: 512.">>}},
+           {max_iq_waits,
+            #{value => "pos_integer()",
+              desc => <<"How many iqs of the authenticated API may wait for their replies at "
+                        "once, node-wide (each holds an HTTP connection and a process for up to "
+                        "iq_max_timeout; not counted in max_in_flight); beyond that an iq is "
+                        "answered 503 with Retry-After at once. A wait whose HTTP client hung "
+                        "up is given up within a second. Default: 1000.">>}},
+           {max_iq_waits_per_account,
+            #{value => "pos_integer()",
+              desc => <<"How many iqs of one account may wait for their replies at once; "
+                        "beyond that its iqs are answered 429 with Retry-After at once. "
+                        "Default: 32.">>}},
            {max_body_size,
             #{value => "pos_integer()",
               desc => <<"Largest request body accepted, in bytes; larger ones are answered "

@@ -27,7 +27,9 @@
 -type credentials() :: none | invalid | {basic, binary(), binary()} | {bearer, binary()}.
 -type context() :: #{host := binary(), ip := inet:ip_address(), opts := gen_mod:opts(),
                      credentials := credentials(), headers := [{atom() | binary(), binary()}],
-                     query => [{binary(), binary()}]}.
+                     query => [{binary(), binary()}],
+                     %% The HTTP connection, to see whether its client is still there.
+                     connection => mod_rest_iq_waits:connection()}.
 %% What mod_rest turns into an HTTP answer: status, extra headers, content type, body.
 -type outcome() :: {pos_integer(), [{binary(), binary()}], binary(), binary()}.
 -export_type([credentials/0, context/0, outcome/0]).
@@ -64,8 +66,8 @@ authorization(Header) ->
 
 %% Sends El as the authenticated account.
 -spec send(fxml:xmlel(), context()) -> outcome().
-send(El, #{ip := IP, opts := Opts, headers := Headers} = Context) ->
-    answer(fun() -> deliver(bound(El, Context), IP, iq_timeout(Headers, Opts)) end, Context).
+send(El, #{opts := Opts, headers := Headers} = Context) ->
+    answer(fun() -> deliver(bound(El, Context), iq_timeout(Headers, Opts), Context) end, Context).
 
 %% POST /rest/echo: El as it would be sent (the sender bound, the codec's view), sending nothing.
 -spec echo(fxml:xmlel(), context()) -> outcome().
@@ -79,8 +81,11 @@ echo(El, Context) ->
 archive(El, #{ip := IP, opts := Opts, headers := Headers} = Context) ->
     answer(fun() ->
                    IQ = own_archive(bound(El, Context)),
-                   case mod_rest_mam:query(IQ, fun(Pkt) -> hooked(Pkt, IP) end,
-                                           iq_timeout(Headers, Opts)) of
+                   case waiting(IQ, Context,
+                                fun() -> mod_rest_mam:query(IQ, fun(Pkt) -> hooked(Pkt, IP) end,
+                                                            iq_timeout(Headers, Opts),
+                                                            maps:get(connection, Context, none))
+                                end) of
                        timeout -> no_reply();
                        {Sent, Reply, []} -> reply(Sent, Reply);
                        {Sent, Reply, Msgs} ->
@@ -247,9 +252,10 @@ bind(Pkt, Account) ->
         _ -> Pkt1
     end.
 
-deliver(Pkt, IP, IqTimeout) ->
+deliver(Pkt, IqTimeout, #{ip := IP} = Context) ->
     case {element(1, Pkt), xmpp:get_type(Pkt)} of
-        {iq, Type} when Type == get; Type == set -> ask(Pkt, IP, IqTimeout);
+        {iq, Type} when Type == get; Type == set ->
+            waiting(Pkt, Context, fun() -> ask(Pkt, IqTimeout, Context) end);
         {iq, _} -> throw({refused, 422, <<"IQ_TYPE">>});
         _ ->
             Pkt1 = hooked(with_id(Pkt), IP),
@@ -267,15 +273,29 @@ with_id(Pkt) ->
         _ -> Pkt
     end.
 
-%% Sends the iq and waits for its reply: it is the answer, with the caller's own id back.
-ask(IQ, IP, Timeout) ->
+%% Sends the iq and waits for its reply: it is the answer, with the caller's own id back. A
+%% client that hung up ends the wait (mod_rest_iq_waits); its answer goes nowhere.
+ask(IQ, Timeout, #{ip := IP} = Context) ->
     IQ1 = hooked(IQ, IP),
     Ref = make_ref(),
     ejabberd_router:route_iq(IQ1, Ref, self(), Timeout),
-    receive
-        {iq_reply, timeout, Ref} -> no_reply();
-        {iq_reply, Reply, Ref} -> reply(IQ1, Reply)
-    after Timeout + 1000 -> no_reply()
+    case mod_rest_iq_waits:await(Ref, Timeout, maps:get(connection, Context, none)) of
+        {reply, Reply} -> reply(IQ1, Reply);
+        _TimeoutOrGone -> no_reply()
+    end.
+
+%% Runs Wait, an iq's wait for its reply, in a slot of the account's and the node's bounds
+%% (max_iq_waits_per_account, max_iq_waits); refused at once past them.
+waiting(IQ, #{opts := Opts}, Wait) ->
+    {LUser, LServer, _} = jid:tolower(xmpp:get_from(IQ)),
+    case mod_rest_iq_waits:acquire({LUser, LServer}, mod_rest_opt:max_iq_waits_per_account(Opts),
+                                   mod_rest_opt:max_iq_waits(Opts)) of
+        {refused, account} -> throw({refused, 429, <<"IQ_WAITS_ACCOUNT">>});
+        {refused, node} -> throw({refused, 503, <<"IQ_WAITS_NODE">>});
+        ok ->
+            try Wait()
+            after mod_rest_iq_waits:release()
+            end
     end.
 
 %% What the user_send_packet hooks make of Pkt; throws when they drop it.

@@ -63,10 +63,12 @@ value(_Key, V) ->
 term(V) -> io_lib:format("~0p", [V]).
 
 %% Keys whose values are credentials, here or in options other modules may add.
+%% A name ending in `key` is one (`api_key`); `idempotency_key_lifetime` is not.
 secret_key(Key) ->
     Name = atom_to_binary(Key, utf8),
     lists:any(fun(Word) -> binary:match(Name, Word) /= nomatch end,
-              [<<"secret">>, <<"password">>, <<"token">>, <<"key">>]).
+              [<<"secret">>, <<"password">>, <<"token">>])
+        orelse binary:longest_common_suffix([Name, <<"key">>]) == 3.
 
 %% The unit of an integer option (and of a webhook's sub-options). A timeout is stored in
 %% milliseconds by econf:timeout/1 whatever unit its default reads in.
@@ -84,7 +86,12 @@ unit(Key) ->
         max_xml_depth -> <<"levels of nesting">>;
         max_command_args -> <<"arguments">>;
         max_in_flight -> <<"requests at once, node-wide">>;
-        max_auth_failures -> <<"failed attempts a minute, per client IP">>;
+        max_auth_failures -> <<"failed attempts a minute, per client (IPv4 address or IPv6 /64)">>;
+        max_iq_waits -> <<"iq waits at once, node-wide">>;
+        max_iq_waits_per_account -> <<"iq waits at once, per account">>;
+        idempotency_key_lifetime -> duration;
+        idempotency_max_bytes -> bytes;
+        idempotency_max_keys -> <<"keys, per vhost">>;
         rate_limit_per_ip -> <<"requests a second, per client IP">>;
         queue_size -> <<"stanzas">>;           % a webhook's
         concurrency -> <<"calls at once">>;    % a webhook's

@@ -23,7 +23,10 @@
 %%%----------------------------------------------------------------------
 -module(mod_rest_mam).
 
--export([new_table/0, start/0, stop/0, filter/1, query/3]).
+-export([new_table/0, start/0, stop/0, filter/1, query/4]).
+
+%% How often a query asks whether its HTTP client is still there (mod_rest_iq_waits).
+-define(PEER_CHECK_INTERVAL, 1000).
 
 -define(TABLE, mod_rest_mam).
 -define(RESOURCE_PREFIX, "mod_rest-mam-").
@@ -92,11 +95,12 @@ divert(Key, Msg) ->
     end.
 
 %% Sends the query iq IQ (from the account's bare JID, checked and bound) through Hook
-%% (user_send_packet, which may throw) and collects its results for at most Timeout ms.
+%% (user_send_packet, which may throw) and collects its results for at most Timeout ms, or
+%% until the HTTP client of Connection hangs up (then timeout: nobody is left to answer).
 %% Returns the iq as sent, its reply and the result messages in the order they came.
--spec query(xmpp:iq(), fun((xmpp:iq()) -> xmpp:iq()), pos_integer()) ->
+-spec query(xmpp:iq(), fun((xmpp:iq()) -> xmpp:iq()), pos_integer(), mod_rest_iq_waits:connection()) ->
           {xmpp:iq(), xmpp:iq(), [xmpp:message()]} | timeout.
-query(IQ, Hook, Timeout) ->
+query(IQ, Hook, Timeout, Connection) ->
     Resource = <<?RESOURCE_PREFIX, (binary:encode_hex(crypto:strong_rand_bytes(16)))/binary>>,
     Sender = jid:replace_resource(xmpp:get_from(IQ), Resource),
     Key = jid:tolower(Sender),
@@ -107,24 +111,28 @@ query(IQ, Hook, Timeout) ->
     try
         IQ1 = Hook(xmpp:set_from(IQ, Sender)),
         ejabberd_router:route_iq(IQ1, Ref, self(), Timeout),
-        collect(Ref, jid:tolower(xmpp:get_to(IQ1)), Deadline, IQ1, [], 0)
+        collect(Ref, {jid:tolower(xmpp:get_to(IQ1)), Connection}, Deadline, IQ1, [], 0)
     after
         ets:delete(?TABLE, Key),
         flush(Ref)
     end.
 
-collect(Ref, Archive, Deadline, IQ, Msgs, N) ->
+collect(Ref, {Archive, Connection} = From, Deadline, IQ, Msgs, N) ->
     Left = max(0, Deadline - erlang:monotonic_time(millisecond)),
     receive
         {mam_result, Ref, Msg} ->
             %% Only the archive queried sends results (the resource is random, but still).
             case N < ?MAX_RESULTS andalso jid:tolower(xmpp:get_from(Msg)) == Archive of
-                true -> collect(Ref, Archive, Deadline, IQ, [Msg | Msgs], N + 1);
-                false -> collect(Ref, Archive, Deadline, IQ, Msgs, N)
+                true -> collect(Ref, From, Deadline, IQ, [Msg | Msgs], N + 1);
+                false -> collect(Ref, From, Deadline, IQ, Msgs, N)
             end;
         {iq_reply, timeout, Ref} -> timeout;
         {iq_reply, Reply, Ref} -> {IQ, Reply, lists:reverse(Msgs)}
-    after Left -> timeout
+    after min(Left, ?PEER_CHECK_INTERVAL) ->
+            case Left =< ?PEER_CHECK_INTERVAL orelse mod_rest_iq_waits:client_gone(Connection) of
+                true -> timeout;
+                false -> collect(Ref, From, Deadline, IQ, Msgs, N)
+            end
     end.
 
 %% The HTTP process serves the connection's next request: nothing of this one stays queued.

@@ -5,9 +5,10 @@
 %%% Neither reaches the worker as a request: metrics are read from mod_rest_metrics, and the
 %%% health check is one ping frame through the worker's main loop (mod_rest_port:ping/2) with
 %%% a short deadline (health_timeout), so that a 200 means the worker answers now; nothing is
-%%% cached. Each path is open to the addresses of its own option (metrics_allowed_ips,
-%%% health_allowed_ips; loopback by default), apart from allowed_ips, and is not subject to
-%%% rate_limit_per_ip: a load balancer checking every second must not be refused for it.
+%%% cached, and concurrent checks share one ping (mod_rest_health). Each path is open to the
+%%% addresses of its own option (metrics_allowed_ips, health_allowed_ips; loopback by
+%%% default), apart from allowed_ips, and is not subject to rate_limit_per_ip: a load
+%%% balancer checking every second must not be refused for it.
 %%% Also the `mod_rest_stats` ejabberd command (the same text as /rest/metrics).
 %%%----------------------------------------------------------------------
 -module(mod_rest_ops).
@@ -49,7 +50,7 @@ handle([<<"health">>], _Method, IP, Opts) ->
 
 health(Opts) ->
     Started = erlang:monotonic_time(microsecond),
-    case mod_rest_port:ping(mod_rest_opt:health_timeout(Opts), mod_rest_opt:max_in_flight(Opts)) of
+    case mod_rest_health:check(mod_rest_opt:health_timeout(Opts), mod_rest_opt:max_in_flight(Opts)) of
         ok ->
             Micros = erlang:monotonic_time(microsecond) - Started,
             text(200, iolist_to_binary(io_lib:format("OK: the REST worker answered in ~.3f ms.",

@@ -9,7 +9,8 @@
          api_access/1, api_allowed_ips/1, api_allowed_origins/1, iq_max_timeout/1, iq_timeout/1,
          allowed_stanza_types/1, health_allowed_ips/1, health_timeout/1, idempotency_key_lifetime/1,
          idempotency_max_bytes/1, idempotency_max_keys/1, max_auth_failures/1,
-         max_body_size/1, max_command_args/1, max_in_flight/1, max_xml_depth/1, max_xml_elements/1,
+         max_body_size/1, max_command_args/1, max_in_flight/1, max_iq_waits/1,
+         max_iq_waits_per_account/1, max_xml_depth/1, max_xml_elements/1,
          metrics_allowed_ips/1, rate_limit_per_ip/1, request_timeout/1, webhooks/1, worker_executable/1]).
 
 -spec access_commands(gen_mod:opts() | binary()) -> mod_rest_command:access_commands().
@@ -80,6 +81,12 @@ max_auth_failures(Opts) -> get(max_auth_failures, Opts).
 
 -spec max_in_flight(gen_mod:opts() | binary()) -> pos_integer().
 max_in_flight(Opts) -> get(max_in_flight, Opts).
+
+-spec max_iq_waits(gen_mod:opts() | binary()) -> pos_integer().
+max_iq_waits(Opts) -> get(max_iq_waits, Opts).
+
+-spec max_iq_waits_per_account(gen_mod:opts() | binary()) -> pos_integer().
+max_iq_waits_per_account(Opts) -> get(max_iq_waits_per_account, Opts).
 
 -spec rate_limit_per_ip(gen_mod:opts() | binary()) -> unlimited | pos_integer().
 rate_limit_per_ip(Opts) -> get(rate_limit_per_ip, Opts).

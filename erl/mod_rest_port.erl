@@ -36,7 +36,8 @@
 %%%   {webhook, Id, #{url, format => xml|json,    {reply, Id, WebhookAction}  the call's outcome
 %%%                   timeout => Ms,                WebhookAction =
 %%%                   stanza => #xmlel{},             {webhook_done, Status, #xmlel{} | none}
-%%%                   secret => Bin}}                   the service answered (any status);
+%%%                   delivery_id => Bin,               the service answered (any status);
+%%%                   secret => Bin}}
 %%%      POST the stanza to a bot's URL                 its reply stanza when 2xx with a body
 %%%      (mod_rest_webhook); secret optional        | {webhook_failed, Reason, Detail}
 %%%                                                     Reason = unreachable | timeout
@@ -198,6 +199,8 @@ init([]) ->
     ets:insert(?TABLE, [{port, undefined, Writer}, {seq, 0}]),
     mod_rest_rate:new(),
     mod_rest_mam:new_table(),
+    mod_rest_webhook_chain:new_table(),
+    mod_rest_iq_waits:new_table(),
     erlang:send_after(?RATE_SWEEP_INTERVAL, self(), sweep_rate),
     {ok, #state{writer = Writer}}.
 

@@ -40,6 +40,8 @@
 -define(MAX_RETRY_DELAY, 60000).
 %% filter_packet and offline_message_hook: before mod_offline (50) stores a message.
 -define(HOOK_PRIORITY, 40).
+%% How often each webhook process forgets the old entries of mod_rest_webhook_chain.
+-define(CHAIN_SWEEP_INTERVAL, 5000).
 
 -type webhook() :: #{url := binary(), format := xml | json, secret := binary() | none,
                      ca_file := binary() | none,
@@ -51,13 +53,17 @@
 -type outcome() :: {ok, none | tuple()} | {down, binary()} | timeout
                  | {refused, pos_integer()} | {bad_answer, binary()}.
 
--record(job, {pkt :: xmpp:stanza(), attempt = 0 :: non_neg_integer()}).
+%% id: the delivery id, the same in every attempt of one call (its Webhook-Id header), so that a
+%% service can drop a call it has already handled (idempotency issue 19).
+%% hops: how many webhook replies in a row led to pkt (mod_rest_webhook_chain).
+-record(job, {pkt :: xmpp:stanza(), id :: binary(), attempt = 0 :: non_neg_integer(),
+              hops = 0 :: non_neg_integer()}).
 -record(state, {host :: binary(), n :: pos_integer(), hook :: webhook(), name :: binary(),
                 queue = queue:new() :: queue:queue(#job{}),
                 %% Jobs in the queue plus jobs waiting for a retry: at most queue_size.
                 held = 0 :: non_neg_integer(),
                 running = #{} :: #{reference() => #job{}},
-                counters = #{sent => 0, failed => 0, retried => 0, dropped => 0}
+                counters = #{sent => 0, failed => 0, retried => 0, dropped => 0, looped => 0}
                     :: #{atom() => non_neg_integer()},
                 %% The latest outcome and when (Unix seconds): the web admin page's health.
                 last = none :: none | {atom(), integer()}}).
@@ -71,7 +77,8 @@ start(Host, Webhooks) ->
     %% Node-wide totals for /rest/metrics and mod_rest_stats; counters/1 has them per webhook.
     mod_rest_metrics:declare(?EVENTS_METRIC, counter,
                              <<"Webhook outcomes on this node: sent (2xx), failed (an error sent back), "
-                               "retried, dropped (queue full).">>, event, [sent, failed, retried, dropped]),
+                               "retried, dropped (queue full), looped (refused: too many webhook "
+                               "replies in a row).">>, event, [sent, failed, retried, dropped, looped]),
     add_hooks(Host, Webhooks),
     lists:foreach(
       fun({N, Hook}) ->
@@ -223,6 +230,7 @@ init({{Host, N}, Hook}) ->
     set_accounts(fun(M) -> maps:merge(M, maps:from_list([{{maps:get('when', Hook), bare(J)}, {Self, Hook}}
                                                           || J <- Own])) end),
     ?INFO_MSG("mod_rest: webhook ~ts serves ~ts", [safe_url(Hook), sources(Hook)]),
+    erlang:send_after(?CHAIN_SWEEP_INTERVAL, self(), sweep_chains),
     {ok, #state{host = Host, n = N, hook = Hook, name = safe_url(Hook)}}.
 
 handle_call(counters, _From, #state{counters = C, held = Held, running = R, name = Name, hook = Hook,
@@ -256,6 +264,10 @@ handle_info({'DOWN', Ref, process, _, Reason}, #state{running = Running} = State
             {noreply, next(State1)};
         error -> {noreply, State}
     end;
+handle_info(sweep_chains, State) ->
+    _ = mod_rest_webhook_chain:sweep(),
+    erlang:send_after(?CHAIN_SWEEP_INTERVAL, self(), sweep_chains),
+    {noreply, State};
 handle_info({retry, Job}, #state{queue = Q} = State) ->
     {noreply, next(State#state{queue = queue:in(Job, Q)})};
 handle_info(_Info, State) ->
@@ -287,14 +299,32 @@ format_status(Status) ->
 %%%===================================================================
 %%% Delivery
 %%%===================================================================
-accept(Pkt, #state{held = Held, hook = #{queue_size := Max}} = State) when Held >= Max ->
+accept(Pkt, State) ->
+    Hops = mod_rest_webhook_chain:take(Pkt),
+    case mod_rest_webhook_chain:too_long(Hops) of
+        false -> enqueue(Pkt, Hops, State);
+        true ->
+            %% Bots answering each other: the chain ends here. The error is never answered.
+            ?INFO_MSG("mod_rest: webhook ~ts: ~ts after ~B webhook replies in a row refused",
+                      [State#state.name, xmpp:get_name(Pkt), Hops]),
+            ejabberd_router:route_error(
+              Pkt, xmpp:err_policy_violation(<<"Too many webhook replies in a row">>, xmpp:get_lang(Pkt))),
+            count(looped, State)
+    end.
+
+enqueue(Pkt, _Hops, #state{held = Held, hook = #{queue_size := Max}} = State) when Held >= Max ->
     ?WARNING_MSG("mod_rest: webhook ~ts: queue full (~B), ~ts refused",
                  [State#state.name, Max, xmpp:get_name(Pkt)]),
     ejabberd_router:route_error(
       Pkt, xmpp:err_resource_constraint(<<"The service's queue is full">>, xmpp:get_lang(Pkt))),
     next(count(dropped, State));
-accept(Pkt, #state{queue = Q, held = Held} = State) ->
-    next(State#state{queue = queue:in(#job{pkt = Pkt}, Q), held = Held + 1}).
+enqueue(Pkt, Hops, #state{queue = Q, held = Held} = State) ->
+    next(State#state{queue = queue:in(#job{pkt = Pkt, id = delivery_id(), hops = Hops}, Q), held = Held + 1}).
+
+%% As the Standard Webhooks' examples: a prefix and 128 random bits, unique without coordination
+%% between the nodes of a cluster.
+delivery_id() ->
+    <<"msg_", (binary:encode_hex(crypto:strong_rand_bytes(16)))/binary>>.
 
 %% Starts queued jobs while there is room.
 next(#state{running = R, hook = #{concurrency := C}} = State) when map_size(R) >= C ->
@@ -309,9 +339,10 @@ next(#state{queue = Q, held = Held, running = R} = State) ->
 
 %% Each call runs in a process of its own, which waits on the worker (mod_rest_port:call/4)
 %% and exits with the result: this process never blocks, and a crash there is one failure.
-launch(#job{pkt = Pkt}, #state{host = Host, hook = Hook}) ->
+launch(#job{pkt = Pkt, id = Id}, #state{host = Host, hook = Hook}) ->
     #{url := Url, format := Format, secret := Secret, timeout := Timeout} = Hook,
-    Request0 = #{url => Url, format => Format, timeout => Timeout, stanza => xmpp:encode(Pkt, ?NS_CLIENT)},
+    Request0 = #{url => Url, format => Format, timeout => Timeout, stanza => xmpp:encode(Pkt, ?NS_CLIENT),
+                 delivery_id => Id},
     Request = maps:merge(Request0, maps:filter(fun(_, V) -> V /= none end,
                                                #{secret => Secret, ca_file => maps:get(ca_file, Hook)})),
     MaxInFlight = mod_rest_opt:max_in_flight(Host),
@@ -333,7 +364,7 @@ classify({done, {error, timeout}}) -> timeout;
 classify({done, {error, Why}}) -> {down, <<"the REST worker: ", (atom_to_binary(Why, utf8))/binary>>};
 classify(_) -> {bad_answer, <<"internal error">>}.
 
-outcome({ok, Reply}, #job{pkt = Pkt}, State) ->
+outcome({ok, Reply}, #job{pkt = Pkt, hops = Hops}, State) ->
     case reply_needed(Pkt) of
         false -> ok;
         true ->
@@ -342,7 +373,9 @@ outcome({ok, Reply}, #job{pkt = Pkt}, State) ->
                 {none, _} -> ok;
                 {El, _} ->
                     case reply_stanza(Pkt, El) of
-                        {ok, R} -> ejabberd_router:route(R);
+                        {ok, R} ->
+                            mod_rest_webhook_chain:remember(R, Hops + 1),
+                            ejabberd_router:route(R);
                         {error, Why} ->
                             ?WARNING_MSG("mod_rest: webhook ~ts: its reply is not usable: ~ts",
                                          [State#state.name, Why]),

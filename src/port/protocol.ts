@@ -33,7 +33,8 @@
 //   {webhook, Id, #{url, format => xml | json,     {reply, Id, WebhookAction}   the call's outcome
 //                   timeout => Ms,                   WebhookAction =
 //                   stanza => Xmlel,                   {webhook_done, Status, Xmlel | none}
-//                   secret => Bin,                       the service answered (any status); its
+//                   delivery_id => Bin,                  the service answered (any status); its
+//                   secret => Bin,
 //                   ca_file => Bin}}                     reply stanza when 2xx with a body
 //     POST a stanza to a bot (mod_rest_webhook);     | {webhook_failed, Reason, Detail}
 //     secret and ca_file optional; run by the            Reason: a WebhookFailure of
@@ -167,6 +168,7 @@ function parseWebhookJob(m: TermMap): WebhookJob {
     format,
     timeout: positive(field(m, 'timeout')),
     stanza: xmlElement(field(m, 'stanza')),
+    deliveryId: text(field(m, 'delivery_id')),
     ...(m.has('secret') ? { secret: text(m.get('secret')) } : {}),
     ...(m.has('ca_file') ? { caFile: text(m.get('ca_file')) } : {}),
   };

@@ -51,6 +51,8 @@ export type RestErrorCode =
   | 'AUTH_RATE_LIMITED'
   | 'UNEXPECTED_SENDER'
   | 'IQ_TIMEOUT'
+  | 'IQ_WAITS_ACCOUNT'
+  | 'IQ_WAITS_NODE'
   // Idempotency-Key (draft-ietf-httpapi-idempotency-key-header), decided by mod_rest_idempotency.
   | 'IDEMPOTENCY_KEY_INVALID'
   | 'IDEMPOTENCY_KEY_IN_FLIGHT'
@@ -62,6 +64,8 @@ export interface CatalogueEntry {
   /** The XMPP condition and error type of its JSON and XML renderings; by status when absent. */
   readonly condition?: string;
   readonly type?: string;
+  /** Seconds for the Retry-After header of a refusal that passes with time. */
+  readonly retryAfter?: number;
 }
 
 export const CATALOGUE: Readonly<Record<RestErrorCode, CatalogueEntry>> = Object.freeze({
@@ -155,9 +159,25 @@ export const CATALOGUE: Readonly<Record<RestErrorCode, CatalogueEntry>> = Object
     body: 'Error: too many failed --auth attempts from this address; try again in a minute.',
     condition: 'policy-violation',
     type: 'wait',
+    retryAfter: 60,
   },
   UNEXPECTED_SENDER: { status: 502, body: 'Error: the iq was answered by an unexpected sender.', condition: 'undefined-condition' },
   IQ_TIMEOUT: { status: 504, body: 'Error: no answer to the iq in time.', condition: 'remote-server-timeout', type: 'wait' },
+  // Each iq holds an HTTP connection and a process until its reply: bounded per account and per node.
+  IQ_WAITS_ACCOUNT: {
+    status: 429,
+    body: 'Error: too many iqs of this account are waiting for their replies (max_iq_waits_per_account); try again later.',
+    condition: 'policy-violation',
+    type: 'wait',
+    retryAfter: 5,
+  },
+  IQ_WAITS_NODE: {
+    status: 503,
+    body: 'Error: too many iqs are waiting for their replies on this node (max_iq_waits); try again later.',
+    condition: 'resource-constraint',
+    type: 'wait',
+    retryAfter: 5,
+  },
   IDEMPOTENCY_KEY_INVALID: {
     status: 400,
     body: 'Error: the Idempotency-Key header must be one key of 1 to 255 printable ASCII characters.',
@@ -176,7 +196,8 @@ export const CATALOGUE: Readonly<Record<RestErrorCode, CatalogueEntry>> = Object
 export const VM_CODES: ReadonlySet<RestErrorCode> = new Set<RestErrorCode>([
   'INVALID_CREDENTIALS', 'API_ACCESS_DENIED', 'FROM_NOT_ACCOUNT', 'NOT_A_STANZA', 'INVALID_STANZA', 'NO_TO',
   'IQ_TYPE', 'HOOK_DROPPED', 'CREDENTIALS_TWICE', 'AUTH_RATE_LIMITED', 'UNEXPECTED_SENDER', 'IQ_TIMEOUT',
-  'NOT_OWN_ARCHIVE', 'BEARER_COMMAND', 'IDEMPOTENCY_KEY_INVALID', 'IDEMPOTENCY_KEY_IN_FLIGHT', 'IDEMPOTENCY_KEY_REUSED',
+  'NOT_OWN_ARCHIVE', 'BEARER_COMMAND', 'IQ_WAITS_ACCOUNT', 'IQ_WAITS_NODE', 'IDEMPOTENCY_KEY_INVALID', 'IDEMPOTENCY_KEY_IN_FLIGHT',
+  'IDEMPOTENCY_KEY_REUSED',
   // The account's own vhost's policy, applied in the VM when the Host header chose another.
   'C2S_ACCESS_DENIED', 'IP_NOT_ALLOWED', 'REJECTED',
 ]);

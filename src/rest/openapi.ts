@@ -6,7 +6,7 @@
 // (its own answers, an iq error's status by its condition) is mirrored here in two lists, each
 // checked against the Erlang source by test/unit/openapi.test.ts.
 import { GET_QUERIES } from './api-paths.js';
-import { CATALOGUE, conditionOf, type RestErrorCode } from './errors.js';
+import { CATALOGUE, conditionOf, type CatalogueEntry, type RestErrorCode } from './errors.js';
 import { CORS_EXPOSED_HEADERS, CORS_MAX_AGE_SECONDS, CORS_METHODS, CORS_REQUEST_HEADERS } from './browser.js';
 import { FIELDS } from './jsonmap-fields.js';
 import { FORM, JSON_TYPE, MEDIA_TYPE, TEXT, XMPP_XML } from './negotiate.js';
@@ -106,14 +106,17 @@ function text(status: number, words: string, headers?: readonly Header[]): Answe
   return { status, body: 'text', words, ...(headers ? { headers } : {}) };
 }
 
-function headersOf(status: number): Header[] {
-  return status === 401 ? ['WWW-Authenticate'] : status === 429 || status === 409 ? ['Retry-After'] : [];
+function headersOf(entry: CatalogueEntry): Header[] {
+  // 409: mod_rest_idempotency adds its Retry-After itself.
+  return entry.status === 401 ? ['WWW-Authenticate'] : entry.retryAfter !== undefined || entry.status === 409 ? ['Retry-After'] : [];
 }
 
 /** Catalogue entries answered in words only (the original protocol: toAnswer). */
 function legacy(codes: readonly RestErrorCode[]): Answer[] {
-  const retry: readonly RestErrorCode[] = ['AUTH_RATE_LIMITED', 'IDEMPOTENCY_KEY_IN_FLIGHT'];
-  return codes.map((code) => text(CATALOGUE[code].status, `\`${code}\`: ${CATALOGUE[code].body}`, retry.includes(code) ? ['Retry-After'] : undefined));
+  return codes.map((code) => {
+    const retry = CATALOGUE[code].retryAfter !== undefined || code === 'IDEMPOTENCY_KEY_IN_FLIGHT';
+    return text(CATALOGUE[code].status, `\`${code}\`: ${CATALOGUE[code].body}`, retry ? ['Retry-After'] : undefined);
+  });
 }
 
 /** Catalogue entries of the API, rendered as Accept asks (render.ts renderError). */
@@ -121,7 +124,7 @@ function api(codes: readonly RestErrorCode[]): Answer[] {
   return codes.map((code) => {
     const entry = CATALOGUE[code];
     const { condition } = conditionOf(entry);
-    return { status: entry.status, body: 'error', words: `\`${code}\` (${condition}): ${entry.body}`, headers: headersOf(entry.status) };
+    return { status: entry.status, body: 'error', words: `\`${code}\` (${condition}): ${entry.body}`, headers: headersOf(entry) };
   });
 }
 
@@ -196,7 +199,7 @@ const API_STANZA: readonly RestErrorCode[] = [
   'NOT_A_STANZA', 'INVALID_STANZA', 'BAD_NAMESPACE', 'IQ_PAYLOADS', 'FROM_NOT_ACCOUNT', 'NO_TO', 'BAD_ARCHIVE_QUERY',
 ];
 /** What becomes of a sent stanza: an iq waits for its reply. */
-const API_SEND: readonly RestErrorCode[] = ['IQ_TYPE', 'HOOK_DROPPED', 'UNEXPECTED_SENDER', 'IQ_TIMEOUT', 'NOT_OWN_ARCHIVE'];
+const API_SEND: readonly RestErrorCode[] = ['IQ_TYPE', 'HOOK_DROPPED', 'UNEXPECTED_SENDER', 'IQ_TIMEOUT', 'IQ_WAITS_ACCOUNT', 'IQ_WAITS_NODE', 'NOT_OWN_ARCHIVE'];
 const API_COMMAND: readonly RestErrorCode[] = ['BAD_UTF8_COMMAND', 'JSON_WITHOUT_TYPE', 'EMPTY_COMMAND', 'BAD_AUTH_SYNTAX', 'TOO_MANY_ARGUMENTS', 'CREDENTIALS_TWICE', 'BEARER_COMMAND'];
 const API_PATHS: readonly RestErrorCode[] = ['BAD_PATH_BODY', 'NO_SUCH_PATH'];
 const API_UNKNOWN: readonly RestErrorCode[] = ['NO_CREDENTIALS', 'IP_NOT_ALLOWED', 'NO_SUCH_PATH', 'INTERNAL'];

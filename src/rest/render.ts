@@ -32,7 +32,7 @@ const STREAM_ERRORS = 'urn:ietf:params:xml:ns:xmpp-streams';
 /** An error answer; `detail` (e.g. the XMPP codec's words) is added to its text. */
 export function renderError(code: RestErrorCode, n: Negotiation, detail?: string): Document {
   const entry: CatalogueEntry = CATALOGUE[code];
-  const headers = errorHeaders(entry.status, n.host);
+  const headers = errorHeaders(entry, n.host);
   // The detail can hold request data (a JSON kind): a bounded excerpt only.
   const words = detail === undefined ? entry.body : `${entry.body.replace(/\.$/, '')}: ${detail.slice(0, 200)}.`;
   const format = errorFormat(n.accept, n.contentType);
@@ -54,10 +54,10 @@ export function renderJob(job: RenderJobLike): Document {
 type RenderJobLike = Negotiation &
   ({ what: 'stanza'; stanza: XmlElement; status: number } | { what: 'error'; code: RestErrorCode; detail?: string });
 
-function errorHeaders(status: number, host: string): Array<[string, string]> {
+function errorHeaders(entry: CatalogueEntry, host: string): Array<[string, string]> {
   const realm = JSON.stringify(`${host}/rest`);
-  if (status === 401) return [['WWW-Authenticate', `Basic realm=${realm}, Bearer realm=${realm}`]];
-  if (status === 429) return [['Retry-After', '60']];
+  if (entry.status === 401) return [['WWW-Authenticate', `Basic realm=${realm}, Bearer realm=${realm}`]];
+  if (entry.retryAfter !== undefined) return [['Retry-After', String(entry.retryAfter)]];
   return [];
 }
 

@@ -22,7 +22,9 @@ export interface WebhookJob {
   /** The deadline of the whole exchange, in ms. */
   timeout: number;
   stanza: XmlElement;
-  /** HMAC-SHA256 key of the signature header; none: unsigned. Never logged. */
+  /** The Webhook-Id header: one per call, the same in each of its attempts (retries). */
+  deliveryId: string;
+  /** HMAC-SHA256 key of the signature headers; none: unsigned. Never logged. */
   secret?: string;
   /** A PEM file of CAs trusted for https besides the system's. */
   caFile?: string;
@@ -32,8 +34,22 @@ export type WebhookAction =
   | { kind: 'webhook_done'; status: number; reply: XmlElement | null }
   | { kind: 'webhook_failed'; reason: WebhookFailure; detail: string };
 
-/** The signature header: `sha256=` and the hex HMAC-SHA256 of the body, keyed with the secret. */
+/**
+ * The first signature header, kept for the services that check it: `sha256=` and the hex
+ * HMAC-SHA256 of the body alone, keyed with the secret. It does not stop a replay.
+ */
 export const SIGNATURE_HEADER = 'X-Mod-Rest-Signature';
+/**
+ * Standard Webhooks (standardwebhooks.com, the scheme of Svix and others; Stripe's and
+ * GitHub's are alike): the call's id and the attempt's time (Unix seconds) are signed with the
+ * body, so that a receiver can refuse a replayed call (old timestamp) and drop a repeated one
+ * (same id).
+ */
+export const ID_HEADER = 'Webhook-Id';
+export const TIMESTAMP_HEADER = 'Webhook-Timestamp';
+export const STANDARD_SIGNATURE_HEADER = 'Webhook-Signature';
+/** Standard Webhooks' secrets: `whsec_` and the key in base64; any other secret is its UTF-8 bytes. */
+const STANDARD_SECRET_PREFIX = 'whsec_';
 /** A reply stanza is small; a bigger answer is a broken or hostile service. */
 export const MAX_ANSWER_BYTES = 1024 * 1024;
 const ACCEPT = `${XMPP_XML}, ${JSON_TYPE}`;
@@ -57,6 +73,23 @@ export function webhookBody(stanza: XmlElement, format: 'xml' | 'json'): { body:
 
 export function signature(secret: string, body: Buffer): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+/** Webhook-Signature: `v1,` and the base64 HMAC-SHA256 of `id.timestamp.body`. */
+export function standardSignature(secret: string, id: string, timestamp: number, body: Buffer): string {
+  const key = secret.startsWith(STANDARD_SECRET_PREFIX) ? Buffer.from(secret.slice(STANDARD_SECRET_PREFIX.length), 'base64') : Buffer.from(secret, 'utf8');
+  return `v1,${createHmac('sha256', key).update(`${id}.${timestamp}.`).update(body).digest('base64')}`;
+}
+
+/** The headers that identify and sign one attempt of a call, made at the time of the attempt. */
+export function deliveryHeaders(job: WebhookJob, body: Buffer, now = Date.now()): Record<string, string> {
+  const timestamp = Math.floor(now / 1000);
+  const headers: Record<string, string> = { [ID_HEADER]: job.deliveryId, [TIMESTAMP_HEADER]: String(timestamp) };
+  if (job.secret !== undefined) {
+    headers[STANDARD_SIGNATURE_HEADER] = standardSignature(job.secret, job.deliveryId, timestamp, body);
+    headers[SIGNATURE_HEADER] = signature(job.secret, body);
+  }
+  return headers;
 }
 
 /** The answer read as an action: a 2xx body is the reply stanza, in XML or JSON by its media type. */
@@ -103,10 +136,10 @@ export function callWebhook(job: WebhookJob): Promise<WebhookAction> {
         'Content-Length': String(body.length),
         Accept: ACCEPT,
         'User-Agent': 'mod_rest (ejabberd)',
+        ...deliveryHeaders(job, body),
       };
       const lang = attr(job.stanza, 'xml:lang');
       if (lang) headers['Content-Language'] = lang;
-      if (job.secret !== undefined) headers[SIGNATURE_HEADER] = signature(job.secret, body);
       options = { method: 'POST', headers, agent: agents[url.protocol] };
       if (job.caFile !== undefined && url.protocol === 'https:') options = { ...options, ca: caList(job.caFile), agent: false };
     } catch (err) {

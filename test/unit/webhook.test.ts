@@ -7,22 +7,43 @@ import type { AddressInfo } from 'node:net';
 import { Atom, atom, decode, Tuple } from '../../src/port/etf.js';
 import { parseInbound, webhookReplyFrame } from '../../src/port/protocol.js';
 import { encodeTerm } from '../../src/port/etf-writer.js';
-import { callWebhook, MAX_ANSWER_BYTES, readAnswer, signature, webhookBody, webhookUrl, type WebhookJob } from '../../src/webhook/call.js';
+import { callWebhook, deliveryHeaders, MAX_ANSWER_BYTES, readAnswer, signature, standardSignature, webhookBody, webhookUrl, type WebhookJob } from '../../src/webhook/call.js';
 import { el } from '../../src/rest/xml-writer.js';
 
 const MESSAGE = el('message', { to: 'echo@bot.localhost', from: 'alice@localhost/desk', type: 'chat' }, [el('body', {}, ['hi & bye'])]);
 
 // Erlang's term_to_binary({webhook, 7, #{url => <<"http://127.0.0.1:8080/{kind}">>, format => json,
-// timeout => 5000, secret => <<"s3cret">>, stanza => {xmlel, <<"message">>, [to, from, type], [body "hi"]}}}).
+// timeout => 5000, secret => <<"s3cret">>, delivery_id => <<"msg_0123456789abcdef">>,
+// stanza => {xmlel, <<"message">>, [to, from, type], [body "hi"]}}}).
 const FRAME =
-  'g2gDZAAHd2ViaG9va2EHdAAAAAVkAAZmb3JtYXRkAARqc29uZAAGc2VjcmV0bQAAAAZzM2NyZXRkAAZzdGFuemFoBGQABXhtbGVsbQAAAAdtZXNzYWdlbAAAAANoAm0AAAACdG9tAAAAEmVjaG9AYm90LmxvY2FsaG9zdGgCbQAAAARmcm9tbQAAABRhbGljZUBsb2NhbGhvc3QvZGVza2gCbQAAAAR0eXBlbQAAAARjaGF0amwAAAABaARkAAV4bWxlbG0AAAAEYm9keWpsAAAAAWgCZAAIeG1sY2RhdGFtAAAAAmhpampkAAd0aW1lb3V0YgAAE4hkAAN1cmxtAAAAHGh0dHA6Ly8xMjcuMC4wLjE6ODA4MC97a2luZH0=';
+  'g2gDZAAHd2ViaG9va2EHdAAAAAZkAAtkZWxpdmVyeV9pZG0AAAAUbXNnXzAxMjM0NTY3ODlhYmNkZWZkAAZmb3JtYXRkAARqc29uZAAGc2VjcmV0bQAAAAZzM2NyZXRkAAZzdGFuemFoBGQABXhtbGVsbQAAAAdtZXNzYWdlbAAAAANoAm0AAAACdG9tAAAAEmVjaG9AYm90LmxvY2FsaG9zdGgCbQAAAARmcm9tbQAAABRhbGljZUBsb2NhbGhvc3QvZGVza2gCbQAAAAR0eXBlbQAAAARjaGF0amwAAAABaARkAAV4bWxlbG0AAAAEYm9keWpsAAAAAWgCZAAIeG1sY2RhdGFtAAAAAmhpampkAAd0aW1lb3V0YgAAE4hkAAN1cmxtAAAAHGh0dHA6Ly8xMjcuMC4wLjE6ODA4MC97a2luZH0=';
 
 describe('webhook calls', () => {
+  it('signs as the Standard Webhooks libraries check (their test vector; the standardwebhooks npm package 1.1.1 gives the same)', () => {
+    const body = Buffer.from('{"test": 2432232314}');
+    expect(standardSignature('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'msg_p5jXN8AQM9LWM0D4loKWxJek', 1614265330, body)).to.equal(
+      'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=',
+    );
+    // A secret without the whsec_ prefix is its UTF-8 bytes (the library's new Webhook(base64(secret))).
+    expect(standardSignature('change-me', 'msg_1', 1614265330, Buffer.from('body'))).to.equal('v1,7ufBRvBL5F0WhZUwW+eipbV/dP4iNGgen3kE57z83Jc=');
+  });
+
+  it('keeps the body-only signature beside the new headers, and the same id at every attempt', () => {
+    const body = Buffer.from('x');
+    const job: WebhookJob = { url: 'http://h/', format: 'xml', timeout: 1, stanza: MESSAGE, deliveryId: 'msg_2', secret: 's' };
+    const first = deliveryHeaders(job, body, 1_000_000);
+    const retry = deliveryHeaders(job, body, 1_060_000);
+    expect(first['X-Mod-Rest-Signature']).to.equal(signature('s', body));
+    expect([first['Webhook-Id'], retry['Webhook-Id']]).to.deep.equal(['msg_2', 'msg_2']);
+    expect([first['Webhook-Timestamp'], retry['Webhook-Timestamp']]).to.deep.equal(['1000', '1060']);
+    expect(first['Webhook-Signature']).to.not.equal(retry['Webhook-Signature']);
+  });
+
   it('reads the webhook frame Erlang writes', () => {
     const frame = parseInbound(decode(Buffer.from(FRAME, 'base64')));
     expect(frame).to.deep.include({ type: 'webhook', id: 7 });
     if (frame.type !== 'webhook') throw new Error('not a webhook frame');
-    expect(frame.job).to.deep.include({ url: 'http://127.0.0.1:8080/{kind}', format: 'json', timeout: 5000, secret: 's3cret' });
+    expect(frame.job).to.deep.include({ url: 'http://127.0.0.1:8080/{kind}', format: 'json', timeout: 5000, secret: 's3cret', deliveryId: 'msg_0123456789abcdef' });
     expect(frame.job.stanza.name).to.equal('message');
   });
 
@@ -91,7 +112,7 @@ describe('webhook calls', () => {
       server.closeAllConnections();
       server.close(() => done());
     });
-    const job = (url: string, extra: Partial<WebhookJob> = {}): WebhookJob => ({ url, format: 'xml', timeout: 300, stanza: MESSAGE, ...extra });
+    const job = (url: string, extra: Partial<WebhookJob> = {}): WebhookJob => ({ url, format: 'xml', timeout: 300, stanza: MESSAGE, deliveryId: 'msg_1', ...extra });
 
     it('POSTs with the signature header when a secret is set, and none without', async () => {
       expect(await callWebhook(job(`${base}/ok`, { secret: 'k' }))).to.deep.equal({ kind: 'webhook_done', status: 204, reply: null });
@@ -99,6 +120,20 @@ describe('webhook calls', () => {
       expect(seen.at(-1)!['x-mod-rest-signature']).to.equal(signature('k', body));
       await callWebhook(job(`${base}/ok`));
       expect(seen.at(-1)!['x-mod-rest-signature']).to.equal(undefined);
+      expect(seen.at(-1)!['webhook-signature']).to.equal(undefined);
+    });
+
+    it('sends the delivery id and the attempt\'s time, and signs them with the body (Standard Webhooks)', async () => {
+      const before = Math.floor(Date.now() / 1000);
+      await callWebhook(job(`${base}/ok`, { secret: 'k', deliveryId: 'msg_abc' }));
+      const headers = seen.at(-1)!;
+      const timestamp = Number(headers['webhook-timestamp']);
+      expect(headers['webhook-id']).to.equal('msg_abc');
+      expect(timestamp).to.be.within(before, Math.floor(Date.now() / 1000));
+      const body = webhookBody(MESSAGE, 'xml').body;
+      expect(headers['webhook-signature']).to.equal(standardSignature('k', 'msg_abc', timestamp, body));
+      await callWebhook(job(`${base}/ok`, { deliveryId: 'msg_unsigned' }));
+      expect(seen.at(-1)!['webhook-id'], 'unsigned calls carry the id too').to.equal('msg_unsigned');
     });
 
     it('gives up at the deadline', async () => {
