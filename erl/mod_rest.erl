@@ -94,8 +94,11 @@ worker_policy(Opts) ->
       max_xml_elements => mod_rest_opt:max_xml_elements(Opts),
       max_command_args => mod_rest_opt:max_command_args(Opts),
       api_max_batch_items => mod_rest_opt:api_max_batch_items(Opts),
+      api_max_batch_size => mod_rest_opt:api_max_batch_size(Opts),
       allowed_origins => mod_rest_opt:allowed_origins(Opts),
-      api_allowed_origins => mod_rest_opt:api_allowed_origins(Opts)}.
+      api_allowed_origins => mod_rest_opt:api_allowed_origins(Opts),
+      max_command_size => mod_rest_opt:max_command_size(Opts),
+      api_max_stanza_size => mod_rest_opt:api_max_stanza_size(Opts)}.
 
 all_to_empty(all) -> [];
 all_to_empty(List) -> List.
@@ -163,11 +166,32 @@ handle(LocalPath, #request{method = Method, data = Data, ip = {IP, _}} = Request
                                      'GET' -> [{K, V} || {K, V} <- Request#request.q, is_binary(K), is_binary(V)];
                                      _ -> []
                                  end},
-            forward(LocalPath, Method, Data, Context);
+            admit(LocalPath, Method, Data, Context);
         {ok, false} ->
             %% Refused here, before it is copied into a frame.
             mod_rest_metrics:refused(too_large),
             answer(413, <<"Error: the body is larger than max_body_size.">>)
+    end.
+
+%% What is decided before the body is copied to the worker (security issue 16, items 3, 6, 8):
+%% its size (api_max_stanza_size for the API, api_max_batch_size for a batch, max_command_size
+%% for a command line), then the
+%% API's credentials, so that a request they refuse costs a password check, not a parse.
+admit(LocalPath, Method, Data, #{credentials := Credentials, headers := Headers, opts := Opts} = Context) ->
+    Api = mod_rest_bounds:is_api(LocalPath, Credentials /= none, Headers),
+    case {mod_rest_bounds:check(Data, mod_rest_batch:shape(Api, LocalPath, Method, Headers, Data), Opts), Api} of
+        {ok, false} -> forward(LocalPath, Method, Data, Context);
+        {ok, true} ->
+            case mod_rest_api:authenticate_first(LocalPath, Context) of
+                {ok, Context1} -> forward(LocalPath, Method, Data, Context1);
+                {refused, Outcome} -> document(Outcome)
+            end;
+        {{too_large, Code}, true} ->
+            mod_rest_metrics:refused(too_large),
+            document(mod_rest_api:refusal(413, Code, Context));
+        {{too_large, _}, false} ->
+            mod_rest_metrics:refused(too_large),
+            answer(413, <<"Error: the command line is longer than max_command_size.">>)
     end.
 
 %% Whether the request is what its client sent, before anything reads it (security issue,
@@ -411,6 +435,10 @@ mod_opt_type(api_access) ->
     econf:acl();
 mod_opt_type(api_max_batch_items) ->
     econf:pos_int();
+mod_opt_type(api_max_batch_size) ->
+    econf:pos_int();
+mod_opt_type(api_max_stanza_size) ->
+    econf:pos_int();
 mod_opt_type(iq_timeout) ->
     econf:timeout(second);
 mod_opt_type(iq_max_timeout) ->
@@ -454,6 +482,8 @@ mod_opt_type(max_xml_elements) ->
     econf:pos_int();
 mod_opt_type(max_command_args) ->
     econf:pos_int();
+mod_opt_type(max_command_size) ->
+    econf:pos_int();
 mod_opt_type(max_xml_depth) ->
     econf:pos_int();
 mod_opt_type(rate_limit_per_ip) ->
@@ -474,6 +504,10 @@ mod_options(Host) ->
      {api_allowed_origins, []},
      {api_access, all},
      {api_max_batch_items, 1000},
+     %% What one stanza may cost: a batch is no bigger unless an operator says so.
+     {api_max_batch_size, 256 * 1024},
+     %% c2s's max_stanza_size in Debian's configuration (Prosody's mod_rest: 192 KiB).
+     {api_max_stanza_size, 256 * 1024},
      {iq_timeout, timer:seconds(30)},
      {iq_max_timeout, timer:seconds(300)},
      %% The vhost itself (and its full JIDs, e.g. localhost/rest): never one of its users.
@@ -500,6 +534,8 @@ mod_options(Host) ->
      {max_xml_depth, 256},
      {max_xml_elements, 10000},
      {max_command_args, 256},
+     %% A command line never needs megabytes; this one fits send_stanza with a c2s-sized stanza.
+     {max_command_size, 256 * 1024},
      {rate_limit_per_ip, unlimited},
      {webhooks, []},
      {worker_executable, <<"node">>}].
@@ -557,6 +593,21 @@ mod_doc() ->
                         "array, application/x-ndjson or application/vnd.mod-rest.stanzas+xml); "
                         "a larger batch is answered 413 and nothing of it is sent. Each item "
                         "is held to the limits of one stanza. Default: 1000 items.">>}},
+           {api_max_batch_size,
+            #{value => "pos_integer()",
+              desc => <<"Largest batch request of the authenticated API, in bytes; a larger "
+                        "one is answered 413 in the VM, before it is copied to the worker, and "
+                        "nothing of it is sent. Each item is still held to "
+                        "api_max_stanza_size. Default: 262144 (256 KiB: a batch costs no more "
+                        "bytes than one stanza may).">>}},
+           {api_max_stanza_size,
+            #{value => "pos_integer()",
+              desc => <<"Largest body of the authenticated API (a stanza in XML, JSON or "
+                        "form fields, or a command line), in bytes, and largest stanza it "
+                        "makes; larger ones are answered 413 (in the VM, before the body is "
+                        "copied to the worker). The legacy protocol keeps max_body_size. "
+                        "Default: 262144 (256 KiB, c2s's max_stanza_size in Debian's "
+                        "configuration).">>}},
            {iq_timeout,
             #{value => "timeout()",
               desc => <<"How long an iq sent through the authenticated API waits for its "
@@ -658,6 +709,11 @@ mod_doc() ->
               desc => <<"Most arguments a command line may have (not counting the command "
                         "and --auth); splitting stops past it and the request is answered "
                         "413. Default: 256.">>}},
+           {max_command_size,
+            #{value => "pos_integer()",
+              desc => <<"Longest command line accepted, in bytes; a longer one is answered "
+                        "413 in the VM, before it is copied to the worker. Default: 262144 "
+                        "(256 KiB).">>}},
            {max_xml_depth,
             #{value => "pos_integer()",
               desc => <<"Deepest element nesting accepted in a stanza; deeper ones are "

@@ -16,6 +16,7 @@
 -module(mod_rest_api).
 
 -export([send/2, route_one/2, echo/2, archive/2, bearer_command/1, refusal/3, negotiation/1, credentials/2,
+         authenticate_first/2,
          basic_auth/2, decode_stanza/1, checked_account/1, with_id/1, iq_status/1, iq_timeout/2, run_send_hook/2]).
 -define(TIMEOUT_HEADER, <<"prosody-rest-timeout">>).
 
@@ -29,7 +30,9 @@
                      credentials := credentials(), headers := [{atom() | binary(), binary()}],
                      query => [{binary(), binary()}],
                      %% The HTTP connection, to see whether its client is still there.
-                     connection => mod_rest_iq_waits:connection()}.
+                     connection => mod_rest_iq_waits:connection(),
+                     %% The account, once its credentials are checked (authenticate_first/2).
+                     account => jid:jid()}.
 %% What mod_rest turns into an HTTP answer: status, extra headers, content type, body.
 -type outcome() :: {pos_integer(), [{binary(), binary()}], binary(), binary()}.
 -export_type([credentials/0, context/0, outcome/0]).
@@ -62,6 +65,22 @@ authorization(Header) ->
                 _ -> invalid
             end;
         _ -> invalid
+    end.
+
+%% The credentials checked before the body goes to the worker (security issue 16, item 3): a
+%% Basic or Bearer header is decided without the body, so a request it does not admit costs a
+%% password check, never a parse of megabytes. A peer api_allowed_ips does not admit is left
+%% to the worker's 403 (no password is tried from there); the API's description is public.
+-spec authenticate_first([binary()], context()) -> {ok, context()} | {refused, outcome()}.
+authenticate_first([<<"openapi.json">>], Context) -> {ok, Context};
+authenticate_first(_LocalPath, #{credentials := none} = Context) -> {ok, Context};
+authenticate_first(_LocalPath, #{ip := IP, opts := Opts} = Context) ->
+    case mod_rest_ops:ip_allowed(IP, mod_rest_opt:api_allowed_ips(Opts)) of
+        false -> {ok, Context};
+        true ->
+            try {ok, Context#{account => account(Context)}}
+            catch throw:{refused, Status, Code} -> {refused, refusal(Status, Code, Context)}
+            end
     end.
 
 %% Sends El as the authenticated account.

@@ -12,12 +12,35 @@
 %%%----------------------------------------------------------------------
 -module(mod_rest_batch).
 
--export([send/2, answer_json/1]).
+-export([shape/5, send/2, answer_json/1]).
 
 -include("logger.hrl").
 
 -type item() :: {send, fxml:xmlel()} | {refused, pos_integer(), binary()}.
 -type result() :: {sent, binary()} | {refused, pos_integer(), binary()}.
+
+%% What mod_rest_bounds holds a request of the API to: a batch's bound when it is one, as the
+%% worker tells it (src/rest/batch.ts isBatchRequest): POST /rest with a batch's media type, or
+%% application/json whose first byte is '['.
+-spec shape(boolean(), [binary()], atom() | binary(), [{atom() | binary(), binary()}], binary()) -> boolean() | batch.
+shape(true, [], 'POST', Headers, Body) ->
+    case [mod_rest_bounds:media_type(V) || {'Content-Type', V} <- Headers] of
+        [<<"application/x-ndjson">> | _] -> batch;
+        [<<"application/vnd.mod-rest.stanzas+xml">> | _] -> batch;
+        [<<"application/json">> | _] ->
+            case first_byte(Body) of
+                $[ -> batch;
+                _ -> true
+            end;
+        _ -> true
+    end;
+shape(Api, _LocalPath, _Method, _Headers, _Body) ->
+    Api.
+
+%% The first byte that is not JSON whitespace.
+first_byte(<<C, Rest/binary>>) when C == $\s; C == $\t; C == $\r; C == $\n -> first_byte(Rest);
+first_byte(<<C, _/binary>>) -> C;
+first_byte(<<>>) -> none.
 
 -spec send([item()], mod_rest_api:context()) -> mod_rest_api:outcome().
 send(Items, Context) ->

@@ -18,7 +18,9 @@
 %%%            allowed_senders => all | [Jid],
 %%%            max_xml_depth => N,
 %%%            max_xml_elements => N,
-%%%            max_command_args => N}}
+%%%            max_command_args => N,
+%%%            max_command_size => Bytes,
+%%%            api_max_stanza_size => Bytes}}
 %%%   {forget, Host}                                       | {command, Name, [Arg], Auth}
 %%%   {log_level, debug|info|warning|error}                | {answer, Status, Body}
 %%%   {request, Id, #{method, path, body,           Auth = none | {User, Server, Password}
@@ -92,6 +94,10 @@
 %% with many HTTP processes writing at once, commands wait in the port's message queue,
 %% whose default limits made a third of the requests at 256 connections answer busy.
 -define(BUSY_LIMITS, {16 * 1024 * 1024, 32 * 1024 * 1024}).
+%% Big frames may fill the port's queue up to this, no further: the rest of the busy limit is
+%% kept for small frames, so that clients looping 20 MB bodies get 503 themselves instead of
+%% making everyone else's cheap requests busy (security issue 16, item 8).
+-define(BIG_FRAMES_QUEUE, 24 * 1024 * 1024).
 
 -record(state, {port :: port() | undefined,
                 os_pid :: non_neg_integer() | undefined,
@@ -300,12 +306,21 @@ send_and_wait(Port, Writer, Tag, Request, Timeout) ->
                 ping -> {ping, Id};
                 _ -> {Tag, Id, Request}
             end,
-    Writer ! {frame, Port, Id, Alias, term_to_binary(Frame)},
-    receive {Alias, Reply} -> Reply
-    after Timeout ->
-            gen_server:cast(?MODULE, {timed_out, Port}),
-            abandon(Id, Alias, timeout)
-    end.
+    Bin = term_to_binary(Frame),
+    Writer ! {frame, Port, Id, Alias, Bin},
+    Result = receive {Alias, Reply} -> Reply
+             after Timeout ->
+                     gen_server:cast(?MODULE, {timed_out, Port}),
+                     abandon(Id, Alias, timeout)
+             end,
+    release(byte_size(Bin)),
+    Result.
+
+%% A big frame (a 20 MiB body) is a binary this process refers to until its next full sweep,
+%% which an HTTP connection kept alive may not reach for long: give it back now (security
+%% issue 16, item 3: three 19 MB bodies kept ~700 MB a minute).
+release(Bytes) when Bytes >= ?BIG_FRAME -> erlang:garbage_collect(), ok;
+release(_Bytes) -> ok.
 
 %% The waiter gives up: whatever arrives for it later is dropped by the alias.
 abandon(Id, Alias, Why) ->
@@ -333,7 +348,9 @@ writer_loop() ->
             %% Let the HTTP processes already runnable hand in their frames first: bigger
             %% batches for one scheduling round of delay (+9% at 256 connections, measured).
             erlang:yield(),
-            write_batch(Port, collect(Port, [First], 1, byte_size(Frame))),
+            Batch = collect(Port, [First], 1, byte_size(Frame)),
+            write_batch(Port, Batch),
+            release(lists:sum([byte_size(F) || {frame, _, _, _, F} <- Batch])),
             writer_loop()
     end.
 
@@ -347,7 +364,22 @@ collect(Port, Batch, Count, Bytes) ->
             lists:reverse(Batch)
     end.
 
+%% Small frames first, then each big one if the queue has room for it below ?BIG_FRAMES_QUEUE.
+%% Replies are matched by id, so the order of the frames does not matter.
 write_batch(Port, Batch) ->
+    {Big, Small} = lists:partition(fun({frame, _, _, _, F}) -> byte_size(F) >= ?BIG_FRAME end, Batch),
+    Small /= [] andalso write_frames(Port, Small),
+    lists:foreach(fun(Frame) -> write_big(Port, Frame) end, Big).
+
+write_big(Port, {frame, _, _, _, F} = Frame) ->
+    try erlang:port_info(Port, queue_size) of
+        {queue_size, Queued} when Queued + byte_size(F) =< ?BIG_FRAMES_QUEUE -> write_frames(Port, [Frame]);
+        {queue_size, _} -> fail_batch([Frame], busy);
+        undefined -> fail_batch([Frame], unavailable)
+    catch error:badarg -> fail_batch([Frame], unavailable)
+    end.
+
+write_frames(Port, Batch) ->
     Data = batch_frame([F || {frame, _, _, _, F} <- Batch]),
     try erlang:port_command(Port, Data, [nosuspend]) of
         true -> ok;

@@ -12,7 +12,10 @@
 //            max_command_args => Int,
 //            api_allowed_origins => all | [Bin],
 //            allowed_origins => all | [Bin],
-//            api_max_batch_items => Int}}
+//            api_max_batch_items => Int,
+//            api_max_batch_size => Int,
+//            max_command_size => Int,
+//            api_max_stanza_size => Int}}
 //   {forget, Host}                                         | {command, Name, [Arg], Auth}
 //   {log_level, Level}                                     | {answer, Status, Body}
 //   {request, Id, #{method, path, body, ip, host,    Auth = none | {User, Server, Password}
@@ -225,6 +228,9 @@ function parsePolicy(m: TermMap, host: string): HostPolicy {
     ...(m.has('api_allowed_origins') ? { apiAllowedOrigins: origins(m.get('api_allowed_origins')!) } : {}),
     ...(m.has('allowed_origins') ? { allowedOrigins: origins(m.get('allowed_origins')!) } : {}),
     ...(m.has('api_max_batch_items') ? { apiMaxBatchItems: positive(m.get('api_max_batch_items')) } : {}),
+    ...(m.has('api_max_batch_size') ? { apiMaxBatchSize: positive(m.get('api_max_batch_size')) } : {}),
+    ...(m.has('max_command_size') ? { maxCommandSize: positive(m.get('max_command_size')) } : {}),
+    ...(m.has('api_max_stanza_size') ? { apiMaxStanzaSize: positive(m.get('api_max_stanza_size')) } : {}),
   };
 }
 

@@ -9,9 +9,11 @@
 //   GET  /rest/{payload}/{to}?k=v     an iq get of one of GET_QUERIES (archive: a set); the query
 //                                     string is the payload's fields
 // The stanza then goes through the same checks as a posted one.
+import { checkFormBounds, checkJsonBounds, type ParseLimits } from './body-bounds.js';
 import { badJsonStanza, badPathBody, noSuchPath, unsupportedMediaType } from './errors.js';
 import { FIELDS, isObject, STANZA_KINDS } from './jsonmap-fields.js';
 import { parseFormBody, parseJsonBody, stanzaFromJson, type Json, type JsonObject } from './jsonmap.js';
+import { fieldBag } from './lookup.js';
 import { bodyKind, type BodyKind } from './negotiate.js';
 import { parseStanza } from './stanza.js';
 import type { RestRequest, XmlElement } from './types.js';
@@ -20,12 +22,7 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
 const LT = 0x3c; // '<'
 
 export type ApiBody = { kind: 'stanza'; stanza: XmlElement } | { kind: 'command' };
-
-/** Limits of the stanza parser, from the vhost's policy. */
-export interface ParseLimits {
-  maxXmlDepth: number;
-  maxXmlElements: number;
-}
+export type { ParseLimits } from './body-bounds.js';
 
 /** True when the body is XML: its first byte after an optional UTF-8 BOM and XML whitespace is '<'. */
 export function looksLikeXml(body: Buffer): boolean {
@@ -76,6 +73,18 @@ function utf8(body: Buffer): string {
   }
 }
 
+/** A JSON body, counted before it is parsed. */
+function jsonBody(body: Buffer, limits: ParseLimits): Json {
+  checkJsonBounds(body, limits);
+  return parseJsonBody(body);
+}
+
+/** Form fields, counted before they are decoded. */
+function formBody(body: Buffer, limits: ParseLimits): JsonObject {
+  checkFormBounds(body, limits);
+  return parseFormBody(body);
+}
+
 /** POST /rest and /rest/echo: the stanza (or command line) a body is, by its media type. */
 export function bodyAtRoot(req: RestRequest, limits: ParseLimits, allowCommand: boolean): ApiBody {
   const kind = kindOf(req);
@@ -84,13 +93,13 @@ export function bodyAtRoot(req: RestRequest, limits: ParseLimits, allowCommand: 
     case 'xml':
       return xml();
     case 'json':
-      return { kind: 'stanza', stanza: stanzaFromJson(parseJsonBody(req.body)) };
+      return { kind: 'stanza', stanza: stanzaFromJson(jsonBody(req.body, limits)) };
     case 'form':
       // curl -d sends this type whatever the body: an XML body is XML, one without any `=` is
       // not form fields but text (as Prosody reads it), here a command line.
       if (looksLikeXml(req.body)) return xml();
       if (!isFormFields(req.body)) return allowCommand ? { kind: 'command' } : xml();
-      return { kind: 'stanza', stanza: stanzaFromJson(parseFormBody(req.body)) };
+      return { kind: 'stanza', stanza: stanzaFromJson(formBody(req.body, limits)) };
     default:
       // text/plain or no type: a stanza if it looks like one, otherwise a command line.
       if (looksLikeXml(req.body) || !allowCommand) return xml();
@@ -99,18 +108,18 @@ export function bodyAtRoot(req: RestRequest, limits: ParseLimits, allowCommand: 
 }
 
 /** The stanza a path stands for; throws NO_SUCH_PATH for any other path or method. */
-export function stanzaForPath(req: RestRequest): XmlElement {
+export function stanzaForPath(req: RestRequest, limits: ParseLimits): XmlElement {
   const [first, second, third, ...rest] = req.path;
   if (req.method === 'GET' && first !== undefined && second !== undefined && GET_QUERY_SET.has(first)) {
     // A repeated parameter: the last one, as Prosody's form decoding takes it.
-    const fields: JsonObject = {};
+    const fields = fieldBag<Json>();
     for (const [k, v] of req.query ?? []) fields[k] = v;
     // A full JID's resource is the rest of the path: ejabberd_http splits an encoded slash too.
     const to = req.path.slice(1).join('/');
     return stanzaFromJson({ kind: 'iq', to, [first]: first === 'ping' ? true : fields });
   }
   if (req.method === 'POST' && first !== undefined && STANZA_KINDS.has(first) && second !== undefined && third !== undefined && rest.length === 0) {
-    const value = pathBody(req, first);
+    const value = pathBody(req, first, limits);
     if (first === 'iq' && second !== 'get' && second !== 'set') {
       if (!(second in FIELDS.iq)) throw noSuchPath();
       return stanzaFromJson({ kind: 'iq', to: third, [second]: second === 'ping' ? true : value ?? {} });
@@ -127,12 +136,12 @@ export function stanzaForPath(req: RestRequest): XmlElement {
 }
 
 /** A path request's body: JSON or form fields as an object, text as a string, none as undefined. */
-function pathBody(req: RestRequest, kind: string): Json | undefined {
+function pathBody(req: RestRequest, kind: string, limits: ParseLimits): Json | undefined {
   switch (kindOf(req)) {
     case 'json':
-      return parseJsonBody(req.body);
+      return jsonBody(req.body, limits);
     case 'form':
-      return isFormFields(req.body) ? parseFormBody(req.body) : utf8(req.body);
+      return isFormFields(req.body) ? formBody(req.body, limits) : utf8(req.body);
     case 'xml':
       throw unsupportedMediaType(req.contentType ?? '');
     default:

@@ -8,7 +8,8 @@
 // caller's check applies the policy; an iq is refused (BATCH_IQ) since its answer is a reply that
 // a batch has no place for. Nothing is sent here: the stub sends the items in order, in the VM,
 // once all of them are read, so that a worker that dies cannot leave a batch half sent.
-import { apiError, batchTooManyItems, batchIq, batchItemTooLarge, badJson, rejected, tooManyElements, type RestErrorCode } from './errors.js';
+import { checkJsonBounds } from './body-bounds.js';
+import { apiError, batchTooLarge, batchTooManyItems, batchIq, badJson, rejected, stanzaTooLarge, tooManyElements, type RestErrorCode } from './errors.js';
 import { parseJsonBody, stanzaFromJson, type Json } from './jsonmap.js';
 import { JSON_TYPE } from './negotiate.js';
 import { parseStanza } from './stanza.js';
@@ -23,6 +24,8 @@ export const BATCH_MEDIA_TYPES: ReadonlySet<string> = new Set([NDJSON, STANZAS_X
 export interface BatchLimits {
   /** Most items in one request (api_max_batch_items). */
   readonly maxItems: number;
+  /** Largest request in bytes (api_max_batch_size; the stub refuses a larger one first). */
+  readonly maxBytes: number;
   /** Largest item, in bytes of the stanza it makes, written as XML (api_max_stanza_size). */
   readonly maxItemSize: number;
   readonly maxXmlDepth: number;
@@ -55,13 +58,18 @@ function firstByte(body: Buffer): number | undefined {
  * items, throws (the request is refused and nothing is sent); an item that fails is refused alone.
  */
 export function batchItems(req: RestRequest, limits: BatchLimits, check: (stanza: XmlElement) => XmlElement): BatchItem[] {
+  if (req.body.length > limits.maxBytes) throw batchTooLarge();
   const raw = req.contentType === STANZAS_XML ? xmlItems(req.body, limits) : jsonItems(req, limits);
+  // A stanza is at most 8 times its JSON (escaping, `<item jid='a'/>` from a 4-byte item): only a
+  // body that could make an item over the limit has its items written out to be measured.
+  const measure = req.body.length * 8 > limits.maxItemSize;
   return raw.map((item) => {
     try {
       const stanza = item();
       if (stanza.name === 'iq') throw batchIq();
-      // As one stanza's (api_max_stanza_size): the stanza as it will be sent, written out.
-      if (Buffer.byteLength(writeXml(stanza)) > limits.maxItemSize) throw batchItemTooLarge();
+      // As one stanza's: max_xml_elements, and api_max_stanza_size of the stanza as it will be sent.
+      if (elementCount(stanza) > limits.maxXmlElements) throw tooManyElements();
+      if (measure && Buffer.byteLength(writeXml(stanza)) > limits.maxItemSize) throw stanzaTooLarge();
       return { kind: 'send', stanza: check(stanza) };
     } catch (err) {
       return { kind: 'refused', code: apiError(err).code };
@@ -80,8 +88,13 @@ function jsonItems(req: RestRequest, limits: BatchLimits): PendingItem[] {
   if (req.contentType === NDJSON) {
     const lines = ndjsonLines(req.body);
     counted(lines, limits);
-    return lines.map((line) => () => stanzaFromJson(parseJsonBody(line)));
+    return lines.map((line) => () => {
+      checkJsonBounds(line, limits);
+      return stanzaFromJson(parseJsonBody(line));
+    });
   }
+  // The whole array counted before it is parsed, as one body is: an item's own bound once parsed.
+  checkJsonBounds(req.body, { maxXmlDepth: limits.maxXmlDepth + 1, maxXmlElements: limits.maxXmlElements * limits.maxItems + 1 });
   const array = parseJsonBody(req.body);
   if (!Array.isArray(array)) throw badJson('not an array');
   return counted(array, limits).map((value: Json) => () => stanzaFromJson(value));
@@ -120,10 +133,7 @@ function xmlItems(body: Buffer, limits: BatchLimits): PendingItem[] {
   );
   if (wrapper.children.some((c) => typeof c === 'string' && /[^ \t\r\n]/.test(c))) throw rejected('text outside root');
   const items = wrapper.children.filter((c): c is XmlElement => typeof c !== 'string');
-  return counted(items, limits).map((stanza) => () => {
-    if (elementCount(stanza) > limits.maxXmlElements) throw tooManyElements();
-    return stanza;
-  });
+  return counted(items, limits).map((stanza) => () => stanza);
 }
 
 function elementCount(root: XmlElement): number {

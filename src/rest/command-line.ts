@@ -6,13 +6,15 @@
 //   2. An empty quoted argument `""` is an empty-string argument; the original dropped it silently,
 //      shifting every argument after it into the wrong place.
 
-import { badAuthSyntax, badUtf8Command, emptyCommand, jsonWithoutType, tooManyArguments } from './errors.js';
+import { badAuthSyntax, badUtf8Command, commandTooLong, emptyCommand, jsonWithoutType, tooManyArguments } from './errors.js';
 import type { Action } from './types.js';
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** ejabberd's commands take at most a dozen arguments; --auth adds four. */
 export const MAX_COMMAND_ARGS = 256;
+/** Longest command line (option max_command_size, checked first in the VM): ejabberd's commands never need megabytes. */
+export const MAX_COMMAND_SIZE = 256 * 1024;
 
 const isSeparator = (c: string | undefined): boolean => c === ' ' || c === '\t' || c === '\r' || c === '\n';
 
@@ -71,9 +73,10 @@ export function splitCommandLine(line: string, maxWords = Infinity): string[] {
 
 /**
  * Turn a command body into a command action: `[--auth USER HOST PASSWORD] COMMAND [ARG...]`.
- * Throws a RestError (BAD_UTF8_COMMAND, EMPTY_COMMAND or BAD_AUTH_SYNTAX).
+ * Throws a RestError (COMMAND_TOO_LONG, BAD_UTF8_COMMAND, EMPTY_COMMAND or BAD_AUTH_SYNTAX).
  */
-export function parseCommand(body: Buffer, maxArgs = MAX_COMMAND_ARGS): Action {
+export function parseCommand(body: Buffer, maxArgs = MAX_COMMAND_ARGS, maxSize = MAX_COMMAND_SIZE): Action {
+  if (body.length > maxSize) throw commandTooLong();
   let line: string;
   try {
     line = UTF8.decode(body); // also drops a leading BOM

@@ -19,6 +19,9 @@ export type RestErrorCode =
   | 'BAD_AUTH_SYNTAX'
   | 'TOO_MANY_ELEMENTS'
   | 'TOO_MANY_ARGUMENTS'
+  | 'COMMAND_TOO_LONG'
+  | 'STANZA_TOO_LARGE'
+  | 'JSON_TOO_LARGE'
   | 'BAD_JSON'
   | 'BAD_JSON_STANZA'
   // Browsers (browser.ts): a page of another origin, not listed.
@@ -59,7 +62,7 @@ export type RestErrorCode =
   | 'IDEMPOTENCY_KEY_REUSED'
   // Many stanzas in one request (batch.ts): the whole request's bound, then one item's refusals.
   | 'BATCH_TOO_MANY_ITEMS'
-  | 'BATCH_ITEM_TOO_LARGE'
+  | 'BATCH_TOO_LARGE'
   | 'BATCH_IQ'
   | 'BATCH_RATE_LIMITED';
 
@@ -99,6 +102,15 @@ export const CATALOGUE: Readonly<Record<RestErrorCode, CatalogueEntry>> = Object
   // Work bounds: one client's huge request must not stall everyone else's (parsing stops there).
   TOO_MANY_ELEMENTS: { status: 413, body: 'Error: the stanza has more elements than max_xml_elements.' },
   TOO_MANY_ARGUMENTS: { status: 413, body: 'Error: the command line has more arguments than max_command_args.' },
+  // Decided in the VM before the body is copied (mod_rest_bounds), and again here for what a body makes.
+  COMMAND_TOO_LONG: { status: 413, body: 'Error: the command line is longer than max_command_size.', condition: 'policy-violation' },
+  STANZA_TOO_LARGE: { status: 413, body: 'Error: the stanza is larger than api_max_stanza_size.', condition: 'policy-violation' },
+  // JSON and form bodies are bounded as XML is, counted before they are parsed.
+  JSON_TOO_LARGE: {
+    status: 413,
+    body: 'Error: the body has more values than max_xml_elements or is nested deeper than max_xml_depth.',
+    condition: 'policy-violation',
+  },
   // The authenticated API's JSON and form bodies (Prosody's mapping).
   BAD_JSON: { status: 400, body: 'Error: the JSON body does not parse.', condition: 'not-well-formed' },
   BAD_JSON_STANZA: { status: 422, body: 'Error: the JSON body is not a stanza Prosody\'s mapping knows.' },
@@ -196,7 +208,7 @@ export const CATALOGUE: Readonly<Record<RestErrorCode, CatalogueEntry>> = Object
   },
   IDEMPOTENCY_KEY_REUSED: { status: 422, body: 'Error: this Idempotency-Key was used for another request.', condition: 'conflict' },
   BATCH_TOO_MANY_ITEMS: { status: 413, body: 'Error: the batch has more items than api_max_batch_items; nothing was sent.', condition: 'policy-violation' },
-  BATCH_ITEM_TOO_LARGE: { status: 413, body: 'Error: this item of the batch is larger than api_max_stanza_size.', condition: 'policy-violation' },
+  BATCH_TOO_LARGE: { status: 413, body: 'Error: the batch is larger than api_max_batch_size; nothing was sent.', condition: 'policy-violation' },
   // An iq's answer is its reply, which a batch's answer has no place for: send it alone.
   BATCH_IQ: { status: 422, body: 'Error: an iq cannot be sent in a batch; send it alone.', condition: 'not-acceptable' },
   // rate_limit_per_ip counts a batch's stanzas: those past the second's limit are refused, the others sent.
@@ -208,7 +220,7 @@ export const VM_CODES: ReadonlySet<RestErrorCode> = new Set<RestErrorCode>([
   'INVALID_CREDENTIALS', 'API_ACCESS_DENIED', 'FROM_NOT_ACCOUNT', 'NOT_A_STANZA', 'INVALID_STANZA', 'NO_TO',
   'IQ_TYPE', 'HOOK_DROPPED', 'CREDENTIALS_TWICE', 'AUTH_RATE_LIMITED', 'UNEXPECTED_SENDER', 'IQ_TIMEOUT',
   'NOT_OWN_ARCHIVE', 'BEARER_COMMAND', 'IQ_WAITS_ACCOUNT', 'IQ_WAITS_NODE', 'IDEMPOTENCY_KEY_INVALID', 'IDEMPOTENCY_KEY_IN_FLIGHT',
-  'IDEMPOTENCY_KEY_REUSED',
+  'IDEMPOTENCY_KEY_REUSED', 'COMMAND_TOO_LONG', 'STANZA_TOO_LARGE', 'BATCH_TOO_LARGE',
   // The account's own vhost's policy, applied in the VM when the Host header chose another.
   'C2S_ACCESS_DENIED', 'IP_NOT_ALLOWED', 'REJECTED',
 ]);
@@ -271,6 +283,9 @@ export const jsonWithoutType = (): RestError => new RestError('JSON_WITHOUT_TYPE
 export const badAuthSyntax = (): RestError => new RestError('BAD_AUTH_SYNTAX');
 export const tooManyElements = (): RestError => new RestError('TOO_MANY_ELEMENTS');
 export const tooManyArguments = (): RestError => new RestError('TOO_MANY_ARGUMENTS');
+export const commandTooLong = (): RestError => new RestError('COMMAND_TOO_LONG');
+export const stanzaTooLarge = (): RestError => new RestError('STANZA_TOO_LARGE');
+export const jsonTooLarge = (reason: string): RestError => new RestError('JSON_TOO_LARGE', reason);
 export const badJson = (cause?: unknown): RestError => new RestError('BAD_JSON', undefined, cause === undefined ? undefined : { cause });
 export const badJsonStanza = (reason: string): RestError => new RestError('BAD_JSON_STANZA', reason);
 export const badArchiveQuery = (reason: string): RestError => new RestError('BAD_ARCHIVE_QUERY', reason);
@@ -280,7 +295,7 @@ export const iqPayloads = (): RestError => new RestError('IQ_PAYLOADS');
 export const noCredentials = (): RestError => new RestError('NO_CREDENTIALS');
 export const unsupportedMediaType = (type: string): RestError => new RestError('UNSUPPORTED_MEDIA_TYPE', type);
 export const batchTooManyItems = (): RestError => new RestError('BATCH_TOO_MANY_ITEMS');
-export const batchItemTooLarge = (): RestError => new RestError('BATCH_ITEM_TOO_LARGE');
+export const batchTooLarge = (): RestError => new RestError('BATCH_TOO_LARGE');
 export const batchIq = (): RestError => new RestError('BATCH_IQ');
 export const badPathBody = (cause?: unknown): RestError => new RestError('BAD_PATH_BODY', undefined, cause === undefined ? undefined : { cause });
 

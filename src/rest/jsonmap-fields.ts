@@ -7,6 +7,7 @@ import { badArchiveQuery, badJsonStanza } from './errors.js';
 import { jsonFromStanza } from './jsonmap.js';
 import { MAX_XML_DEPTH, MAX_XML_ELEMENTS, parseStanza } from './stanza.js';
 import { attr, child, childElements, childText, el, textOf, writeXml } from './xml-writer.js';
+import { lookupTable } from './lookup.js';
 import type { XmlElement, XmlNode } from './types.js';
 
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
@@ -456,7 +457,7 @@ const common: Record<string, Field> = {
   dataform,
 };
 
-export const MESSAGE_FIELDS: Readonly<Record<string, Field>> = {
+export const MESSAGE_FIELDS: Readonly<Record<string, Field>> = lookupTable({
   ...common,
   body: text('body'),
   subject: text('subject'),
@@ -477,9 +478,9 @@ export const MESSAGE_FIELDS: Readonly<Record<string, Field>> = {
   invite: object('x', 'jabber:x:conference', { attrs: { jid: 'string', reason: 'string', password: 'string', thread: 'string', continue: 'bool' } }),
   archive: archiveResult,
   rsm,
-};
+});
 
-export const PRESENCE_FIELDS: Readonly<Record<string, Field>> = {
+export const PRESENCE_FIELDS: Readonly<Record<string, Field>> = lookupTable({
   ...common,
   show: text('show'),
   status: text('status'),
@@ -503,9 +504,9 @@ export const PRESENCE_FIELDS: Readonly<Record<string, Field>> = {
     },
   },
   vcard_update: object('x', 'vcard-temp:x:update', { texts: ['photo'] }),
-};
+});
 
-export const IQ_FIELDS: Readonly<Record<string, Field>> = {
+export const IQ_FIELDS: Readonly<Record<string, Field>> = lookupTable({
   ...common,
   ping: flag('ping', 'urn:xmpp:ping'),
   version: object('query', 'jabber:iq:version', { texts: ['name', 'version', 'os'] }),
@@ -530,13 +531,13 @@ export const IQ_FIELDS: Readonly<Record<string, Field>> = {
     from: (v) => el('query', { xmlns: 'http://jabber.org/protocol/stats' }, (Array.isArray(v) ? v : []).flatMap((s) => (isObject(s) && str(s.name) ? [el('stat', { name: str(s.name) })] : []))),
   },
   rsm,
-};
+});
 
-export const FIELDS: Readonly<Record<'message' | 'presence' | 'iq', Readonly<Record<string, Field>>>> = {
+export const FIELDS: Readonly<Record<'message' | 'presence' | 'iq', Readonly<Record<string, Field>>>> = lookupTable({
   message: MESSAGE_FIELDS,
   presence: PRESENCE_FIELDS,
   iq: IQ_FIELDS,
-};
+});
 
 /** The field a child element stands for in a stanza of this kind, and its key. */
 export function fieldOf(kind: 'message' | 'presence' | 'iq', e: XmlElement): [string, Field] | undefined {

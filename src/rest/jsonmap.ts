@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { badJson, badJsonStanza } from './errors.js';
 import { FIELDS, fieldOf, isObject, STANZA_KINDS, type Json, type JsonObject } from './jsonmap-fields.js';
+import { fieldBag, lookupTable } from './lookup.js';
 import { attr, child, childElements, el, textOf } from './xml-writer.js';
 import type { XmlElement, XmlNode } from './types.js';
 
@@ -19,18 +20,18 @@ type StanzaKind = 'message' | 'presence' | 'iq';
 const STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
 
 /** The kind a type implies (Prosody's kind_by_type). */
-const KIND_BY_TYPE: Readonly<Record<string, StanzaKind>> = {
+const KIND_BY_TYPE: Readonly<Record<string, StanzaKind>> = lookupTable({
   get: 'iq', set: 'iq', result: 'iq',
   normal: 'message', chat: 'message', headline: 'message', groupchat: 'message',
   available: 'presence', unavailable: 'presence', subscribe: 'presence', unsubscribe: 'presence',
   subscribed: 'presence', unsubscribed: 'presence', probe: 'presence',
-};
+});
 /** The kind a payload key implies when neither kind nor type says (Prosody's implied_kinds). */
-const KIND_BY_KEY: Readonly<Record<string, StanzaKind>> = {
+const KIND_BY_KEY: Readonly<Record<string, StanzaKind>> = lookupTable({
   disco: 'iq', items: 'iq', ping: 'iq', version: 'iq', command: 'iq', lastactivity: 'iq',
   body: 'message', html: 'message', replace: 'message', state: 'message', subject: 'message', thread: 'message',
   show: 'presence', status: 'presence', priority: 'presence', join: 'presence',
-};
+});
 /** Payloads that are iq sets, not gets. */
 const SET_KEYS: ReadonlySet<string> = new Set(['command', 'archive', 'block', 'unblock', 'register']);
 const ATTRIBUTE_KEYS = ['type', 'to', 'from', 'id'] as const;
@@ -150,7 +151,7 @@ export function parseJsonBody(body: Buffer): Json {
 
 /** Form fields (application/x-www-form-urlencoded), the same keys as JSON. */
 export function parseFormBody(body: Buffer | string): JsonObject {
-  const fields: JsonObject = {};
+  const fields = fieldBag<Json>();
   for (const [key, value] of new URLSearchParams(typeof body === 'string' ? body : body.toString('utf8'))) fields[key] = value;
   return fields;
 }

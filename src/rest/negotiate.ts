@@ -3,6 +3,7 @@
 // which one its answer goes back (the Accept header, RFC 9110 §12.5.1, read by `negotiator`,
 // the parser Express and Koa use: q-values, wildcards and ties done right).
 import Negotiator from 'negotiator';
+import { lookupTable } from './lookup.js';
 
 export const XMPP_XML = 'application/xmpp+xml';
 export const JSON_TYPE = 'application/json';
@@ -14,12 +15,12 @@ export type StanzaFormat = 'xml' | 'json' | 'form';
 /** How an error answer is written: plain words, Prosody's error object, or an XMPP stream error. */
 export type ErrorFormat = 'text' | 'json' | 'xml';
 
-const STANZA_TYPES: Readonly<Record<string, StanzaFormat>> = { [XMPP_XML]: 'xml', [JSON_TYPE]: 'json', [FORM]: 'form' };
-const ERROR_TYPES: Readonly<Record<string, ErrorFormat>> = { [TEXT]: 'text', [JSON_TYPE]: 'json', [XMPP_XML]: 'xml' };
+const STANZA_TYPES: Readonly<Record<string, StanzaFormat>> = lookupTable({ [XMPP_XML]: 'xml', [JSON_TYPE]: 'json', [FORM]: 'form' });
+const ERROR_TYPES: Readonly<Record<string, ErrorFormat>> = lookupTable({ [TEXT]: 'text', [JSON_TYPE]: 'json', [XMPP_XML]: 'xml' });
 
 /** The media types an API request body may have, and what each is read as. */
 export type BodyKind = 'xml' | 'json' | 'form' | 'text';
-const BODY_TYPES: Readonly<Record<string, BodyKind>> = {
+const BODY_TYPES: Readonly<Record<string, BodyKind>> = lookupTable({
   [XMPP_XML]: 'xml',
   // XML under its generic names too: Prosody answers 415 to these, a needless refusal.
   'application/xml': 'xml',
@@ -27,7 +28,7 @@ const BODY_TYPES: Readonly<Record<string, BodyKind>> = {
   [JSON_TYPE]: 'json',
   [FORM]: 'form',
   [TEXT]: 'text',
-};
+});
 
 /** "Application/JSON; charset=utf-8" -> "application/json". */
 export function mediaType(header: string): string {

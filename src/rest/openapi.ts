@@ -202,7 +202,7 @@ function opsPath(id: string, summary: string, answers: readonly Answer[]): PathI
 // --- which catalogue entries each request can meet, by the order of the checks (pipeline.ts) ---
 const LEGACY_POST: readonly RestErrorCode[] = [
   'REJECTED', 'NO_FROM', 'SENDER_NOT_ALLOWED', 'BAD_UTF8_COMMAND', 'JSON_WITHOUT_TYPE', 'EMPTY_COMMAND', 'BAD_AUTH_SYNTAX',
-  'TOO_MANY_ELEMENTS', 'TOO_MANY_ARGUMENTS', 'NOT_CONFIGURED', 'INTERNAL', 'LEGACY_ORIGIN_NOT_ALLOWED',
+  'TOO_MANY_ELEMENTS', 'TOO_MANY_ARGUMENTS', 'COMMAND_TOO_LONG', 'NOT_CONFIGURED', 'INTERNAL', 'LEGACY_ORIGIN_NOT_ALLOWED',
 ];
 const LEGACY_OTHER: readonly RestErrorCode[] = ['NOT_POST', 'NOT_CONFIGURED', 'INTERNAL'];
 /** Every API request with credentials: the peer, then (in the VM) the account. */
@@ -211,17 +211,17 @@ const API_ACCOUNT: readonly RestErrorCode[] = [
 ];
 /** A stanza on its way: the worker's checks, then the VM's codec, sender and hooks. */
 const API_STANZA: readonly RestErrorCode[] = [
-  'UNSUPPORTED_MEDIA_TYPE', 'BAD_JSON', 'BAD_JSON_STANZA', 'NOT_WELL_FORMED', 'TOO_MANY_ELEMENTS', 'REJECTED',
+  'UNSUPPORTED_MEDIA_TYPE', 'BAD_JSON', 'BAD_JSON_STANZA', 'NOT_WELL_FORMED', 'TOO_MANY_ELEMENTS', 'STANZA_TOO_LARGE', 'JSON_TOO_LARGE', 'REJECTED',
   'NOT_A_STANZA', 'INVALID_STANZA', 'BAD_NAMESPACE', 'IQ_PAYLOADS', 'FROM_NOT_ACCOUNT', 'NO_TO', 'BAD_ARCHIVE_QUERY',
 ];
 /** What becomes of a sent stanza: an iq waits for its reply. */
 const API_SEND: readonly RestErrorCode[] = ['IQ_TYPE', 'HOOK_DROPPED', 'UNEXPECTED_SENDER', 'IQ_TIMEOUT', 'IQ_WAITS_ACCOUNT', 'IQ_WAITS_NODE', 'NOT_OWN_ARCHIVE'];
-const API_COMMAND: readonly RestErrorCode[] = ['BAD_UTF8_COMMAND', 'JSON_WITHOUT_TYPE', 'EMPTY_COMMAND', 'BAD_AUTH_SYNTAX', 'TOO_MANY_ARGUMENTS', 'CREDENTIALS_TWICE', 'BEARER_COMMAND'];
+const API_COMMAND: readonly RestErrorCode[] = ['BAD_UTF8_COMMAND', 'JSON_WITHOUT_TYPE', 'EMPTY_COMMAND', 'BAD_AUTH_SYNTAX', 'TOO_MANY_ARGUMENTS', 'COMMAND_TOO_LONG', 'CREDENTIALS_TWICE', 'BEARER_COMMAND'];
 const API_PATHS: readonly RestErrorCode[] = ['BAD_PATH_BODY', 'NO_SUCH_PATH'];
 const API_UNKNOWN: readonly RestErrorCode[] = ['NO_CREDENTIALS', 'IP_NOT_ALLOWED', 'NO_SUCH_PATH', 'INTERNAL'];
 /** A batch refused whole, and one item of a batch refused alone. */
-const API_BATCH: readonly RestErrorCode[] = ['BATCH_TOO_MANY_ITEMS'];
-const API_BATCH_ITEM: readonly RestErrorCode[] = ['BATCH_ITEM_TOO_LARGE', 'BATCH_IQ', 'BATCH_RATE_LIMITED'];
+const API_BATCH: readonly RestErrorCode[] = ['BATCH_TOO_MANY_ITEMS', 'BATCH_TOO_LARGE'];
+const API_BATCH_ITEM: readonly RestErrorCode[] = ['BATCH_IQ', 'BATCH_RATE_LIMITED'];
 /** A POST's Idempotency-Key (mod_rest_idempotency.erl), in words without credentials, rendered with them. */
 const IDEMPOTENCY: readonly RestErrorCode[] = ['IDEMPOTENCY_KEY_INVALID', 'IDEMPOTENCY_KEY_IN_FLIGHT', 'IDEMPOTENCY_KEY_REUSED'];
 

@@ -16,15 +16,15 @@ import { compileIpPolicy, type IpMatcher } from './access.js';
 import { BATCH_MEDIA_TYPES, batchItems, isBatchRequest } from './batch.js';
 import { browserDecision, compileOrigins, type BrowserPolicy } from './browser.js';
 import { STANZA_KINDS } from './jsonmap-fields.js';
-import { attr, child, childElements } from './xml-writer.js';
+import { attr, child, childElements, writeXml } from './xml-writer.js';
 import { bodyAtRoot, isApiPath, looksLikeXml, stanzaForPath } from './api-paths.js';
 import { parseCommand } from './command-line.js';
-import { apiError, badNamespace, iqPayloads, noCredentials, notAStanza, noFrom, notConfigured, notPost, rejected, senderNotAllowed, toAnswer } from './errors.js';
+import { apiError, badNamespace, iqPayloads, stanzaTooLarge, noCredentials, notAStanza, noFrom, notConfigured, notPost, rejected, senderNotAllowed, toAnswer } from './errors.js';
 import { JSON_TYPE, XMPP_XML } from './negotiate.js';
 import { openApiDocument } from './openapi.js';
 import { renderError } from './render.js';
 import { compileJidPolicy, type JidMatcher } from './jid.js';
-import { MAX_COMMAND_ARGS } from './command-line.js';
+import { MAX_COMMAND_ARGS, MAX_COMMAND_SIZE } from './command-line.js';
 import { MAX_XML_DEPTH, MAX_XML_ELEMENTS, parseStanza } from './stanza.js';
 import type { Action, HostPolicy, RestRequest, XmlElement } from './types.js';
 
@@ -47,10 +47,18 @@ export interface CompiledPolicy extends BrowserPolicy {
   readonly maxXmlElements: number;
   readonly maxCommandArgs: number;
   readonly apiMaxBatchItems: number;
+  readonly apiMaxBatchSize: number;
+  readonly maxCommandSize: number;
+  readonly apiMaxStanzaSize: number;
 }
 
 /** Most stanzas in one batch request (option api_max_batch_items). */
 export const API_MAX_BATCH_ITEMS = 1000;
+/** Largest batch request in bytes (option api_max_batch_size): one stanza's bound, by default. */
+export const API_MAX_BATCH_SIZE = 256 * 1024;
+
+/** c2s's max_stanza_size in Debian's configuration (option api_max_stanza_size). */
+export const API_MAX_STANZA_SIZE = 256 * 1024;
 
 export function compilePolicy(p: HostPolicy): CompiledPolicy {
   const invalidEntries: string[] = [];
@@ -71,14 +79,14 @@ export function compilePolicy(p: HostPolicy): CompiledPolicy {
     maxXmlElements: p.maxXmlElements ?? MAX_XML_ELEMENTS,
     maxCommandArgs: p.maxCommandArgs ?? MAX_COMMAND_ARGS,
     apiMaxBatchItems: p.apiMaxBatchItems ?? API_MAX_BATCH_ITEMS,
+    apiMaxBatchSize: p.apiMaxBatchSize ?? API_MAX_BATCH_SIZE,
     // A stub that predates the options sends neither: no origin is listed.
     apiOrigins: compileOrigins(p.apiAllowedOrigins === undefined ? [] : p.apiAllowedOrigins, (e) => invalidEntries.push(`api_allowed_origins: ${e}`)),
     legacyOrigins: compileOrigins(p.allowedOrigins === undefined ? [] : p.allowedOrigins, (e) => invalidEntries.push(`allowed_origins: ${e}`)),
+    maxCommandSize: p.maxCommandSize ?? MAX_COMMAND_SIZE,
+    apiMaxStanzaSize: p.apiMaxStanzaSize ?? API_MAX_STANZA_SIZE,
   };
 }
-
-/** Until the bounds branch's api_max_stanza_size reaches the worker: c2s's max_stanza_size in Debian. */
-const API_MAX_STANZA_SIZE = 256 * 1024;
 
 /** Media types no client of the original sends: such a request is the API's, credentials or not. */
 const API_MEDIA_TYPES: ReadonlySet<string> = new Set([XMPP_XML, JSON_TYPE, ...BATCH_MEDIA_TYPES]);
@@ -148,7 +156,7 @@ function errorAction(req: RestRequest, api: boolean, err: unknown, onError?: (er
 function handleLegacyRequest(req: RestRequest, policy: CompiledPolicy): Action {
   if (req.method !== 'POST' || req.path.length !== 0) throw notPost();
   if (!policy.ipAllowed(req.ip)) throw rejected('ip not allowed');
-  if (!looksLikeXml(req.body)) return parseCommand(req.body, policy.maxCommandArgs);
+  if (!looksLikeXml(req.body)) return parseCommand(req.body, policy.maxCommandArgs, policy.maxCommandSize);
   const stanza = parseStanza(req.body, policy.maxXmlDepth, policy.maxXmlElements);
   const from = attr(stanza, 'from');
   checkType(stanza, policy);
@@ -172,17 +180,21 @@ function handleApiRequest(req: RestRequest, policy: CompiledPolicy): Action {
   if (req.api !== true) throw noCredentials();
   if (!policy.apiIpAllowed(req.ip)) throw rejected('ip not allowed');
   const atRoot = req.method === 'POST' && req.path.length === 0;
+  // A batch has a bound of its own (api_max_batch_size), and each item one stanza's.
   if (atRoot && isBatchRequest(req)) return sendBatch(req, policy);
+  // The stub refuses a larger body before copying it (mod_rest_bounds); a stub that predates it does not.
+  if (req.body.length > policy.apiMaxStanzaSize) throw stanzaTooLarge();
   const echo = req.method === 'POST' && req.path.length === 1 && req.path[0] === 'echo';
   let parsed: XmlElement;
   if (atRoot || echo) {
     const body = bodyAtRoot(req, policy, atRoot);
-    if (body.kind === 'command') return parseCommand(req.body, policy.maxCommandArgs);
+    if (body.kind === 'command') return parseCommand(req.body, policy.maxCommandArgs, policy.maxCommandSize);
     parsed = body.stanza;
   } else {
-    parsed = stanzaForPath(req);
+    parsed = stanzaForPath(req, policy);
   }
   const stanza = apiStanza(parsed);
+  checkStanzaSize(stanza, req, policy);
   if (stanza.name === 'iq') checkIqPayload(stanza);
   checkType(stanza, policy);
   checkDestination(stanza, policy);
@@ -192,7 +204,13 @@ function handleApiRequest(req: RestRequest, policy: CompiledPolicy): Action {
 
 /** Many stanzas in one request (batch.ts): each checked as one posted alone, refused alone. */
 function sendBatch(req: RestRequest, policy: CompiledPolicy): Action {
-  const limits = { maxItems: policy.apiMaxBatchItems, maxItemSize: API_MAX_STANZA_SIZE, maxXmlDepth: policy.maxXmlDepth, maxXmlElements: policy.maxXmlElements };
+  const limits = {
+    maxItems: policy.apiMaxBatchItems,
+    maxBytes: policy.apiMaxBatchSize,
+    maxItemSize: policy.apiMaxStanzaSize,
+    maxXmlDepth: policy.maxXmlDepth,
+    maxXmlElements: policy.maxXmlElements,
+  };
   const items = batchItems(req, limits, (parsed) => {
     const stanza = apiStanza(parsed);
     checkType(stanza, policy);
@@ -217,6 +235,17 @@ function apiStanza(stanza: XmlElement): XmlElement {
   if (xmlns !== undefined && xmlns !== 'jabber:client') throw badNamespace();
   if (attr(stanza, 'id') !== undefined) return stanza;
   return { ...stanza, attrs: [...stanza.attrs, ['id', randomUUID()]] };
+}
+
+/**
+ * The stanza a JSON or form body makes can be larger than the body: escaping writes `&` as
+ * `&amp;`, a 4-byte JSON item can become `<item jid='a'/>`; never more than 8 times. Only a body
+ * that could make a stanza over api_max_stanza_size is written out to be measured.
+ */
+const MAX_EXPANSION = 8;
+function checkStanzaSize(stanza: XmlElement, req: RestRequest, policy: CompiledPolicy): void {
+  if (req.body.length * MAX_EXPANSION <= policy.apiMaxStanzaSize) return;
+  if (Buffer.byteLength(writeXml(stanza)) > policy.apiMaxStanzaSize) throw stanzaTooLarge();
 }
 
 /** RFC 6120 §8.2.3: an iq get or set carries exactly one payload (the stub refuses other types). */

@@ -64,6 +64,12 @@ export interface HostPolicy {
   allowedOrigins?: string[] | null;
   /** Most stanzas in one batch request (option api_max_batch_items); API_MAX_BATCH_ITEMS when absent. */
   apiMaxBatchItems?: number;
+  /** Largest batch request in bytes (option api_max_batch_size); API_MAX_BATCH_SIZE when absent. */
+  apiMaxBatchSize?: number;
+  /** Longest command line in bytes (option max_command_size); MAX_COMMAND_SIZE when absent. */
+  maxCommandSize?: number;
+  /** Largest stanza of the authenticated API in bytes (option api_max_stanza_size); API_MAX_STANZA_SIZE when absent. */
+  apiMaxStanzaSize?: number;
 }
 
 /** An XML element as ejabberd's `#xmlel{}` holds it: attributes in document order, xmlns kept as an attribute. */

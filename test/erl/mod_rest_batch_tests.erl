@@ -18,3 +18,15 @@ answer_json_escapes_ids_test() ->
     Json = mod_rest_batch:answer_json([{sent, Id}]),
     ?assertEqual(<<"{\"sent\":1,\"refused\":0,\"results\":[{\"status\":202,\"id\":\"q\\\"b\\\\t\\u0009n\\u000a",
                    16#e2, 16#82, 16#ac, "\"}]}">>, Json).
+
+%% A batch is told from one stanza as the worker tells it (src/rest/batch.ts isBatchRequest).
+shape_test_() ->
+    Json = [{'Content-Type', <<"application/json; charset=utf-8">>}],
+    [?_assertEqual(batch, mod_rest_batch:shape(true, [], 'POST', Json, <<" \r\n[{}]">>)),
+     ?_assertEqual(true, mod_rest_batch:shape(true, [], 'POST', Json, <<"{}">>)),
+     ?_assertEqual(batch, mod_rest_batch:shape(true, [], 'POST', [{'Content-Type', <<"Application/X-NDJSON">>}], <<"{}">>)),
+     ?_assertEqual(batch, mod_rest_batch:shape(true, [], 'POST', [{'Content-Type', <<"application/vnd.mod-rest.stanzas+xml">>}], <<"<a/>">>)),
+     ?_assertEqual(true, mod_rest_batch:shape(true, [<<"echo">>], 'POST', Json, <<"[]">>)),
+     ?_assertEqual(true, mod_rest_batch:shape(true, [], 'GET', Json, <<"[]">>)),
+     ?_assertEqual(true, mod_rest_batch:shape(true, [], 'POST', [], <<"[]">>)),
+     ?_assertEqual(false, mod_rest_batch:shape(false, [], 'POST', Json, <<"[]">>))].

@@ -41,7 +41,8 @@ worker_policy_test() ->
              api_allowed_ips => [{{192, 0, 2, 0}, 24}],
              allowed_destinations => [jid:decode(<<"Nolan@LocalHost/Phone">>), jid:decode(<<"a@b">>)],
              allowed_stanza_types => [message, iq], max_xml_depth => 64,
-             max_xml_elements => 500, max_command_args => 9, api_max_batch_items => 7,
+             max_xml_elements => 500, max_command_args => 9,
+             max_command_size => 4096, api_max_stanza_size => 8192, api_max_batch_items => 7, api_max_batch_size => 65536,
              allowed_senders => [jid:decode(<<"LocalHost">>), jid:decode(<<"Bot@localhost/R">>)],
              allowed_origins => [], api_allowed_origins => [<<"https://desk.example.com">>]},
     ?assertEqual(#{allowed_origins => [], api_allowed_origins => [<<"https://desk.example.com">>],
@@ -49,7 +50,8 @@ worker_policy_test() ->
                    api_allowed_ips => [<<"192.0.2.0/24">>],
                    allowed_destinations => [<<"nolan@localhost/Phone">>, <<"a@b">>],
                    allowed_stanza_types => [<<"message">>, <<"iq">>], max_xml_depth => 64,
-                   max_xml_elements => 500, max_command_args => 9, api_max_batch_items => 7,
+                   max_xml_elements => 500, max_command_args => 9,
+                   max_command_size => 4096, api_max_stanza_size => 8192, api_max_batch_items => 7, api_max_batch_size => 65536,
                    allowed_senders => [<<"localhost">>, <<"bot@localhost/R">>]},
                  mod_rest:worker_policy(Opts)).
 
@@ -58,11 +60,13 @@ worker_policy_all_is_empty_test() ->
                    max_xml_depth => 256, allowed_senders => all,
                    %% Unlike the lists above, `all` passes as it is: [] lists no origin.
                    allowed_origins => all, api_allowed_origins => all,
-                   max_xml_elements => 10000, max_command_args => 256, api_max_batch_items => 1000},
+                   max_xml_elements => 10000, max_command_args => 256,
+                   max_command_size => 262144, api_max_stanza_size => 262144, api_max_batch_items => 1000, api_max_batch_size => 262144},
                  mod_rest:worker_policy(#{allowed_ips => all, api_allowed_ips => all, allowed_destinations => all,
                                           allowed_stanza_types => all, max_xml_depth => 256,
                                           allowed_senders => all, max_xml_elements => 10000,
-                                          max_command_args => 256, api_max_batch_items => 1000, allowed_origins => all,
+                                          max_command_args => 256, max_command_size => 262144,
+                                          api_max_stanza_size => 262144, api_max_batch_items => 1000, api_max_batch_size => 262144, allowed_origins => all,
                                           api_allowed_origins => all})).
 
 %% allowed_senders is the one list where [] does not mean "any": it admits nobody.
@@ -71,7 +75,8 @@ worker_policy_no_senders_test() ->
                  mod_rest:worker_policy(#{allowed_ips => all, api_allowed_ips => all, allowed_destinations => all,
                                           allowed_stanza_types => all, max_xml_depth => 256,
                                           allowed_senders => [], max_xml_elements => 1,
-                                          max_command_args => 1, api_max_batch_items => 1, allowed_origins => [],
+                                          max_command_args => 1, max_command_size => 1,
+                                          api_max_stanza_size => 1, api_max_batch_items => 1, api_max_batch_size => 1, allowed_origins => [],
                                           api_allowed_origins => []})).
 
 xff_trusted_test_() ->

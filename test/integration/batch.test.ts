@@ -26,6 +26,7 @@ import {
 const ALICE_PW = 'Al1ce-batch-pw';
 const BOB_PW = 'B0b-batch-pw';
 const MAX_ITEMS = 50;
+const MAX_BATCH_BYTES = 1024 * 1024;
 const JSON_TYPE = 'application/json';
 const NDJSON = 'application/x-ndjson';
 const STANZAS_XML = 'application/vnd.mod-rest.stanzas+xml';
@@ -60,6 +61,7 @@ describe('the authenticated API: many stanzas in one request', function () {
       ],
       modRest: {
         api_max_batch_items: MAX_ITEMS,
+        api_max_batch_size: MAX_BATCH_BYTES,
         allowed_destinations: ['bob@localhost', 'localhost'],
         allowed_stanza_types: ['message', 'iq'],
       },
@@ -149,13 +151,20 @@ describe('the authenticated API: many stanzas in one request', function () {
     expect(bodies(tag)).to.have.length(MAX_ITEMS);
   });
 
-  it('holds each item to the size of one stanza: a larger one is refused alone', async function () {
+  it('holds each item to api_max_stanza_size (refused alone), and the batch to api_max_batch_size (refused whole)', async function () {
     const tag = unique('big');
     const huge = message(`${tag}-huge-${'x'.repeat(300 * 1024)}`);
     const answer = answerOf(await batch(JSON.stringify([message(`${tag}-0`), huge, message(`${tag}-1`)]), JSON_TYPE));
-    expect(statuses(answer)).to.deep.equal([202, 'BATCH_ITEM_TOO_LARGE', 202]);
+    expect(statuses(answer)).to.deep.equal([202, 'STANZA_TOO_LARGE', 202]);
     await bob.waitForBody(`${tag}-1`);
     expect(bodies(tag)).to.deep.equal([`${tag}-0`, `${tag}-1`]);
+
+    // Over api_max_batch_size, though each item is below api_max_stanza_size: nothing sent.
+    const items = Array.from({ length: 5 }, (_, i) => JSON.stringify(message(`${tag}-over-${i}-${'y'.repeat(220 * 1024)}`)));
+    const refused = await batch(items.join('\n'), NDJSON, { ...alice, Accept: JSON_TYPE });
+    expect(refused.status, refused.body).to.equal(413);
+    expect(JSON.parse(refused.body).error.id).to.equal('BATCH_TOO_LARGE');
+    await expectNotDelivered(bob, (s) => (bodyOf(s) ?? '').startsWith(`${tag}-over-`), restSentinel(sb!, bob));
   });
 
   it('sends nothing of a batch whose credentials are refused', async function () {

@@ -4,7 +4,7 @@
 // drives it (doc-examples.ts): a fenced block whose info string says `example` (```sh example)
 // is run, and the `# ` lines (PHP and JavaScript: `// `) after each command are its exact
 // output, final newline included. A block that talks to make run's port and is not run must
-// say so (```console no-run).
+// say so (```console no-run), or be the browser app that browser.test.ts runs (browser-app).
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -24,7 +24,8 @@ describe('the examples of README.md and docs/, run as printed against make run\'
   it('runs every block that talks to make run, or the block says why not (no-run)', () => {
     const unmarked = all.flatMap(({ page, markdown }) =>
       blocks(markdown)
-        .filter((b) => b.body.includes(`127.0.0.1:${DOCS_PORT}/rest`) && !b.words.includes('example') && !b.words.includes('no-run'))
+        // browser-app: the page browser.test.ts runs in Chromium (docs/api.md)
+        .filter((b) => b.body.includes(`127.0.0.1:${DOCS_PORT}/rest`) && !['example', 'no-run', 'browser-app'].some((w) => b.words.includes(w)))
         .map((b) => `${path.relative(ROOT, page)}: ${b.body.split('\n')[0]}`),
     );
     expect(unmarked).to.deep.equal([]);

@@ -59,6 +59,19 @@ describe('README.md and docs/', () => {
     expect(bare).to.deep.equal([]);
   });
 
+  it('show the load balancer configurations that loadbalancer.test.ts runs, exactly (operations.md)', () => {
+    // A block whose info string names a file of docs/examples (```nginx docs/examples/nginx.conf)
+    // is that file, byte for byte: the page cannot drift from the tested configuration.
+    const operations = readFileSync(path.join(ROOT, 'docs', 'operations.md'), 'utf8');
+    const shown = new Map(
+      [...operations.matchAll(/^```\S*[ \t]+(docs\/examples\/\S+)[^\n]*\n([\s\S]*?)^```/gm)].map((m) => [m[1]!, m[2]!]),
+    );
+    const files = readdirSync(path.join(ROOT, 'docs', 'examples')).map((f) => `docs/examples/${f}`);
+    expect([...shown.keys()].sort()).to.deep.equal(files.sort());
+    expect(files).to.include.members(['docs/examples/haproxy.cfg', 'docs/examples/nginx.conf']);
+    for (const file of files) expect(shown.get(file), file).to.equal(readFileSync(path.join(ROOT, file), 'utf8'));
+  });
+
   it('link only to pages and headings that exist', () => {
     const broken: string[] = [];
     for (const page of pages) {

@@ -108,6 +108,50 @@ describe(`fuzzing (${RUNS} inputs per property)`, function () {
     );
   });
 
+  // Security issue 16, item 9: names of Object.prototype's members as keys, values, path
+  // segments and media types, among the mapping's own keys.
+  const PROTOTYPE_NAMES = ['constructor', 'toString', 'hasOwnProperty', '__proto__', 'valueOf', 'isPrototypeOf', '__defineGetter__', 'prototype'];
+  const KEYS = [...PROTOTYPE_NAMES, 'kind', 'type', 'to', 'from', 'id', 'body', 'ping', 'disco', 'items', 'error', 'archive', 'form', 'fields'];
+  const jsonValue = fc.letrec((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      fc.constantFrom(...PROTOTYPE_NAMES, 'message', 'iq', 'chat', 'get', 'bob@localhost', ''),
+      fc.integer(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.array(tie('value'), { maxLength: 3 }),
+      fc.dictionary(fc.constantFrom(...KEYS), tie('value'), { maxKeys: 4 }),
+    ),
+  })).value;
+  const apiBody = fc.oneof(
+    // JSON.stringify writes a "__proto__" key of a dictionary as an own key, as a client sends it.
+    fc.dictionary(fc.constantFrom(...KEYS), jsonValue, { maxKeys: 5 }).map((o) => ({ type: 'application/json', body: JSON.stringify(o) })),
+    fc.array(fc.tuple(fc.constantFrom(...KEYS), fc.constantFrom(...PROTOTYPE_NAMES, 'x', 'bob@localhost')), { maxLength: 4 })
+      .map((pairs) => ({ type: 'application/x-www-form-urlencoded', body: pairs.map(([k, v]) => `${k}=${v}`).join('&') })),
+  );
+
+  it('the API pipeline answers JSON, form fields and paths named after prototype members with a RestError, never an internal error', () => {
+    fc.assert(
+      fc.property(
+        apiBody,
+        fc.constantFrom('POST', 'GET'),
+        fc.array(fc.constantFrom(...PROTOTYPE_NAMES, 'iq', 'message', 'ping', 'echo', 'bob@localhost'), { maxLength: 3 }),
+        fc.constantFrom<string | undefined>(undefined, ...PROTOTYPE_NAMES),
+        fc.array(fc.tuple(fc.constantFrom(...KEYS), fc.constantFrom(...PROTOTYPE_NAMES, '1')), { maxLength: 3 }),
+        ({ type, body: text }, method, path, contentType, query) => {
+          const surprises: unknown[] = [];
+          const request = { method, path, body: Buffer.from(text), ip: '127.0.0.1', host: 'localhost', api: true, contentType: contentType ?? type, query };
+          const action = handleRequest(request, compiled[0]!, (e) => {
+            if (!(e instanceof RestError)) surprises.push(e);
+          });
+          expect(surprises, 'errors that are not RestErrors (bugs)').to.deep.equal([]);
+          expect(wellFormed(action), JSON.stringify(action)).to.equal(true);
+        },
+      ),
+      params,
+    );
+  });
+
   it('the command-line splitter never throws, and gives back plain words as they were', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (line) => {
