@@ -8,7 +8,7 @@
 // PROFILE_DIR, summarised by self time per function.
 //   npx tsx scripts/profile-vm.ts        (PROFILE_SECONDS, PROFILE_TOP)
 import { client, xml } from '@xmpp/client';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ORIGINAL_TREE } from './compare-original';
@@ -29,20 +29,27 @@ interface Row {
   us: number;
 }
 
+/** Node refuses --cpu-prof in NODE_OPTIONS: the worker is started through a wrapper (worker_executable). */
+function profilingNode(base: string, cpuProfDir: string): string {
+  const wrapper = path.join(base, 'node-cpu-prof');
+  writeFileSync(wrapper, `#!/bin/sh\nexec ${process.execPath} --cpu-prof --cpu-prof-dir=${cpuProfDir} "$@"\n`);
+  chmodSync(wrapper, 0o755);
+  return wrapper;
+}
+
 async function node(which: Which, base: string, cpuProfDir: string): Promise<Sandbox> {
-  if (which === 'ours' && WORKER) process.env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${cpuProfDir}`;
+  const worker = which === 'ours' && WORKER ? { worker_executable: profilingNode(base, cpuProfDir) } : {};
   const sb = new Sandbox({
     dir: path.join(base, which),
     c2sPort: await freePort(),
     httpPort: await freePort(),
     users: [['receiver', 'receiver-pw']],
-    modRest: which === 'ours' ? { allowed_ips: ['127.0.0.1'], access_commands: 'open' } : { allowed_ips: ['127.0.0.1'] },
+    modRest: which === 'ours' ? { allowed_ips: ['127.0.0.1'], access_commands: 'open', ...worker } : { allowed_ips: ['127.0.0.1'] },
     config: { modules: { mod_roster: {}, mod_disco: {} }, loglevel: 'warning' },
     distribution: true,
     ...(which === 'original' ? { moduleTree: ORIGINAL_TREE } : {}),
   });
   await sb.start();
-  delete process.env.NODE_OPTIONS;
   return sb;
 }
 
@@ -53,7 +60,7 @@ function parseEprof(text: string): Row[] {
     const m = line.match(/^(\S+:\S+\/\d+)\s+(\d+)\s+[\d.]+\s+(\d+)\s+\[\s*[\d.]+\]/);
     if (m) rows.push({ fn: m[1]!, calls: Number(m[2]), us: Number(m[3]) });
   }
-  return rows;
+  return rows.sort((a, b) => b.us - a.us);
 }
 
 async function profile(which: Which, base: string, cpuProfDir: string): Promise<{ requests: number; rows: Row[] }> {
@@ -97,7 +104,7 @@ function table(title: string, rows: Row[], requests: number, total: number): voi
 }
 
 /** A V8 .cpuprofile summarised by self time per function (url:line name). */
-function cpuProfileRows(file: string): { rows: Row[]; totalUs: number } {
+function cpuProfileRows(file: string): { rows: Row[]; totalUs: number; idleUs: number } {
   const prof = JSON.parse(readFileSync(file, 'utf8')) as {
     nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
     samples: number[];
@@ -106,17 +113,22 @@ function cpuProfileRows(file: string): { rows: Row[]; totalUs: number } {
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
   const self = new Map<string, number>();
   let totalUs = 0;
+  let idleUs = 0;
   prof.samples.forEach((id, i) => {
     const n = byId.get(id)!;
     const dt = prof.timeDeltas[i] ?? 0;
     const name = n.callFrame.functionName || '(anonymous)';
-    if (name === '(idle)') return; // waiting for frames, not working
+    // Waiting for frames, not working: the worker reads its pipe with a blocking readSync (stdio.ts).
+    if (name === '(idle)' || (name === 'read' && !n.callFrame.url)) {
+      idleUs += dt;
+      return;
+    }
     const where = n.callFrame.url ? `${path.basename(n.callFrame.url)}:${n.callFrame.lineNumber + 1}` : '';
     const key = where ? `${name} ${where}` : name;
     self.set(key, (self.get(key) ?? 0) + dt);
     totalUs += dt;
   });
-  return { rows: [...self.entries()].map(([fn, us]) => ({ fn, calls: 0, us })).sort((a, b) => b.us - a.us), totalUs };
+  return { rows: [...self.entries()].map(([fn, us]) => ({ fn, calls: 0, us })).sort((a, b) => b.us - a.us), totalUs, idleUs };
 }
 
 async function main(): Promise<void> {
@@ -140,8 +152,10 @@ async function main(): Promise<void> {
       await sleep(500);
       const files = readdirSync(cpuProfDir).filter((f) => f.endsWith('.cpuprofile'));
       for (const f of files) {
-        const { rows, totalUs } = cpuProfileRows(path.join(cpuProfDir, f));
-        console.log(`\n## worker --cpu-prof ${f}: ${(totalUs / 1000).toFixed(0)} ms sampled (warm-up and profiled load together)`);
+        const { rows, totalUs, idleUs } = cpuProfileRows(path.join(cpuProfDir, f));
+        console.log(
+          `\n## worker --cpu-prof ${f}: ${(totalUs / 1000).toFixed(0)} ms working, ${(idleUs / 1000).toFixed(0)} ms blocked reading its pipe (warm-up and profiled load together)`,
+        );
         console.log('\n| function | self ms | share |');
         console.log('|---|---:|---:|');
         for (const r of rows.slice(0, TOP)) console.log(`| \`${r.fn}\` | ${(r.us / 1000).toFixed(1)} | ${((100 * r.us) / totalUs).toFixed(1)} % |`);
