@@ -39,6 +39,7 @@ start(Host, Opts) ->
             mod_rest_mam:start(),
             mod_rest_ops:register_commands(),
             ok = mod_rest_idempotency:start(),
+            ok = mod_rest_batch:start(),
             ok = mod_rest_sampler:ensure_started(),
             ok = register_host(Host, Opts),
             mod_rest_webhook:start(Host, mod_rest_opt:webhooks(Opts));

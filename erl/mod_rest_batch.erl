@@ -12,12 +12,21 @@
 %%%----------------------------------------------------------------------
 -module(mod_rest_batch).
 
--export([shape/5, send/2, answer_json/1]).
+-export([start/0, shape/5, send/2, answer_json/1]).
 
 -include("logger.hrl").
 
+-define(METRIC, mod_rest_batch_items_total).
+
 -type item() :: {send, fxml:xmlel()} | {refused, pos_integer(), binary()}.
 -type result() :: {sent, binary()} | {refused, pos_integer(), binary()}.
+
+%% The batches' figure in /rest/metrics: their stanzas, sent or refused (idempotent).
+-spec start() -> ok.
+start() ->
+    mod_rest_metrics:declare(?METRIC, counter, <<"Stanzas of batch requests of the API, by outcome.">>,
+                             outcome, [sent, refused]),
+    ok.
 
 %% What mod_rest_bounds holds a request of the API to: a batch's bound when it is one, as the
 %% worker tells it (src/rest/batch.ts isBatchRequest): POST /rest with a batch's media type, or
@@ -49,6 +58,9 @@ send(Items, Context) ->
         {ok, Account} ->
             Context1 = Context#{account => Account},
             Results = results(Items, Context1, true, []),
+            Sent = length([R || {sent, _} = R <- Results]),
+            _ = mod_rest_metrics:inc(?METRIC, sent, Sent),
+            _ = mod_rest_metrics:inc(?METRIC, refused, length(Results) - Sent),
             {200, [], <<"application/json">>, answer_json(Results)}
     end.
 

@@ -84,6 +84,8 @@ describe('the authenticated API: many stanzas in one request', function () {
     const delivered = bob.messages.filter((s) => bodyOf(s)?.startsWith(tag));
     expect(delivered.map((s) => s.attrs.id)).to.deep.equal(answer.results.map((r) => r.id));
     expect(delivered.every((s) => s.attrs.from === 'alice@localhost')).to.equal(true);
+    const metrics = await post(sb!, null, { method: 'GET', path: '/rest/metrics' });
+    expect(metrics.body).to.match(/mod_rest_batch_items_total\{outcome="sent"\} [1-9]/);
   });
 
   it('refuses items alone, in place, with their catalogue codes, and sends the others', async function () {
