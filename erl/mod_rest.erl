@@ -176,8 +176,8 @@ handle(LocalPath, #request{method = Method, data = Data, ip = {IP, _}} = Request
 
 %% What is decided before the body is copied to the worker (security issue 16, items 3, 6, 8):
 %% its size (api_max_stanza_size for the API, api_max_batch_size for a batch, max_command_size
-%% for a command line), then the
-%% API's credentials, so that a request they refuse costs a password check, not a parse.
+%% for a command line), then the API's credentials, so that a request they refuse costs a
+%% password check, not a parse.
 admit(LocalPath, Method, Data, #{credentials := Credentials, headers := Headers, opts := Opts} = Context) ->
     Api = mod_rest_bounds:is_api(LocalPath, Credentials /= none, Headers),
     case {mod_rest_bounds:check(Data, mod_rest_batch:shape(Api, LocalPath, Method, Headers, Data), Opts), Api} of
