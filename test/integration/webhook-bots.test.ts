@@ -90,6 +90,8 @@ describe('the echo bots of the documentation, run as webhook services (python3 a
         await alice.send(xml('message', { to: `anyone@${domain}`, type: 'chat' }, xml('body', {}, text)));
         const reply = await alice.waitFor((s) => bodyOf(s) === `echo: ${text}`);
         expect(reply.attrs.from).to.equal(`anyone@${domain}`);
+        // A chat answered with a chat: a reply without a type would be a `normal` message.
+        expect(reply.attrs.type, 'the reply keeps the message type').to.equal('chat');
         if (bot.code.includes('Webhook-Signature')) {
           const body = JSON.stringify({ kind: 'message', type: 'chat', to: `anyone@${domain}`, from: 'alice@localhost/desk', body: text });
           const now = Math.floor(Date.now() / 1000);
@@ -97,7 +99,7 @@ describe('the echo bots of the documentation, run as webhook services (python3 a
           expect((await signedCall(ports[i]!, id, now - 600, body)).status, 'a call signed 10 minutes ago (a replay)').to.equal(401);
           expect((await signedCall(ports[i]!, id, now, body, true)).status, 'a forged signature').to.equal(401);
           const first = await signedCall(ports[i]!, id, now, body);
-          expect([first.status, JSON.parse(first.body)]).to.deep.equal([200, { body: `echo: ${text}` }]);
+          expect([first.status, JSON.parse(first.body)]).to.deep.equal([200, { type: 'chat', body: `echo: ${text}` }]);
           expect((await signedCall(ports[i]!, id, now + 1, body)).status, 'the same id again: not acted on').to.equal(204);
         }
       } catch (err) {
