@@ -612,11 +612,11 @@ mod_doc() ->
            {iq_timeout,
             #{value => "timeout()",
               desc => <<"How long an iq sent through the authenticated API waits for its "
-                        "reply before the answer is 504. Default: 30 seconds.">>}},
+                        "reply before the answer is 504. Write the unit; a number alone is seconds. Default: 30 seconds.">>}},
            {iq_max_timeout,
             #{value => "timeout()",
               desc => <<"The longest wait a request may ask for with its Prosody-Rest-Timeout "
-                        "header (seconds). Default: 300 seconds.">>}},
+                        "header (seconds). Write the unit; a number alone is seconds. Default: 300 seconds.">>}},
            {allowed_senders,
             #{value => "all | [JID]",
               desc => <<"The 'from' a stanza posted without credentials may carry; others "
@@ -641,7 +641,7 @@ mod_doc() ->
            {request_timeout,
             #{value => "timeout()",
               desc => <<"How long a request may wait for the worker before it is answered "
-                        "504. Default: 5 seconds.">>}},
+                        "504. Write the unit; a number alone is seconds. Default: 5 seconds.">>}},
            {metrics_allowed_ips,
             #{value => "all | [IP | IP/Mask]",
               desc => <<"Peers allowed to read GET /rest/metrics (Prometheus text), apart "
@@ -653,7 +653,7 @@ mod_doc() ->
            {health_timeout,
             #{value => "timeout()",
               desc => <<"How long GET /rest/health waits for the worker's answer to its ping "
-                        "before it answers 503. Default: 1 second.">>}},
+                        "before it answers 503. Write the unit ('1 second', '500 ms'); a number alone is milliseconds. Default: 1 second.">>}},
            {idempotency_key_lifetime,
             #{value => "timeout()",
               desc => <<"How long the answer to a POST with an Idempotency-Key is kept: a "
@@ -731,8 +731,8 @@ mod_doc() ->
                         "and its answer is the reply. Sub-options: url ({kind} {type} {to} "
                         "{from} are filled in), domain, accounts, when (offline | always), "
                         "stanzas, events (bare | full | host), format (xml | json), secret "
-                        "(HMAC-SHA256 of the body in X-Mod-Rest-Signature), timeout, "
-                        "queue_size, concurrency, retries, retry_delay. See the README. "
+                        "(Webhook-Signature over the delivery id, the timestamp and the body, and X-Mod-Rest-Signature over the body), timeout (a number alone is seconds), "
+                        "queue_size, concurrency, retries, retry_delay (a number alone is milliseconds). See docs/webhooks.md. "
                         "Default: [].">>}},
            {worker_executable,
             #{value => "Path",

@@ -67,25 +67,10 @@ start() ->
                              outcome, ?OUTCOMES),
     mod_rest_metrics:declare(?METRIC_KEYS, gauge,
                              <<"Idempotency keys kept on this node's copy, all vhosts.">>, none, []),
-    Spec = #{id => ?MODULE, start => {?MODULE, start_link, []}, restart => transient,
-             shutdown => 5000, type => worker, modules => [?MODULE]},
-    case supervisor:start_child(ejabberd_gen_mod_sup, Spec) of
-        {ok, _} -> ok;
-        {error, {already_started, _}} -> ok;
-        {error, already_present} ->
-            case supervisor:restart_child(ejabberd_gen_mod_sup, ?MODULE) of
-                {ok, _} -> ok;
-                {error, running} -> ok;
-                Err -> Err
-            end;
-        Err -> Err
-    end.
+    mod_rest_singleton:ensure_started(?MODULE, 5000).
 
 -spec stop() -> ok.
-stop() ->
-    _ = supervisor:terminate_child(ejabberd_gen_mod_sup, ?MODULE),
-    _ = supervisor:delete_child(ejabberd_gen_mod_sup, ?MODULE),
-    ok.
+stop() -> mod_rest_singleton:stop(?MODULE).
 
 -spec start_link() -> {ok, pid()} | {error, term()}.
 start_link() ->

@@ -63,7 +63,7 @@
 -module(mod_rest_port).
 -behaviour(gen_server).
 
--export([start_link/0, child_spec/0, ensure_started/0, stop/0,
+-export([start_link/0, ensure_started/0, stop/0,
          set_host/3, forget_host/1, call/3, call/4, ping/2, pending/0]).
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2]).
 -export([restart_delay/1, log_level/1, batch_frame/1]).
@@ -118,31 +118,12 @@
 start_link() ->
     gen_server:start_link({local, ?MODULE}, ?MODULE, [], []).
 
--spec child_spec() -> supervisor:child_spec().
-child_spec() ->
-    #{id => ?MODULE, start => {?MODULE, start_link, []},
-      restart => transient, shutdown => 5000, type => worker, modules => [?MODULE]}.
-
 %% One owner per node, shared by every vhost that runs mod_rest.
 -spec ensure_started() -> ok | {error, term()}.
-ensure_started() ->
-    case supervisor:start_child(ejabberd_gen_mod_sup, child_spec()) of
-        {ok, _} -> ok;
-        {error, {already_started, _}} -> ok;
-        {error, already_present} ->
-            case supervisor:restart_child(ejabberd_gen_mod_sup, ?MODULE) of
-                {ok, _} -> ok;
-                {error, running} -> ok;
-                Err -> Err
-            end;
-        Err -> Err
-    end.
+ensure_started() -> mod_rest_singleton:ensure_started(?MODULE, 5000).
 
 -spec stop() -> ok.
-stop() ->
-    _ = supervisor:terminate_child(ejabberd_gen_mod_sup, ?MODULE),
-    _ = supervisor:delete_child(ejabberd_gen_mod_sup, ?MODULE),
-    ok.
+stop() -> mod_rest_singleton:stop(?MODULE).
 
 %% Policy is the map sent to the worker; Executable the node binary this host asks for.
 -spec set_host(binary(), map(), binary()) -> ok.

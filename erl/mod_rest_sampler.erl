@@ -25,26 +25,10 @@
 %%% API
 %%%===================================================================
 -spec ensure_started() -> ok | {error, term()}.
-ensure_started() ->
-    Spec = #{id => ?MODULE, start => {?MODULE, start_link, []},
-             restart => transient, shutdown => 1000, type => worker, modules => [?MODULE]},
-    case supervisor:start_child(ejabberd_gen_mod_sup, Spec) of
-        {ok, _} -> ok;
-        {error, {already_started, _}} -> ok;
-        {error, already_present} ->
-            case supervisor:restart_child(ejabberd_gen_mod_sup, ?MODULE) of
-                {ok, _} -> ok;
-                {error, running} -> ok;
-                Err -> Err
-            end;
-        Err -> Err
-    end.
+ensure_started() -> mod_rest_singleton:ensure_started(?MODULE, 1000).
 
 -spec stop() -> ok.
-stop() ->
-    _ = supervisor:terminate_child(ejabberd_gen_mod_sup, ?MODULE),
-    _ = supervisor:delete_child(ejabberd_gen_mod_sup, ?MODULE),
-    ok.
+stop() -> mod_rest_singleton:stop(?MODULE).
 
 %% The kept readings, oldest first, then one taken now: the last interval is the one in
 %% progress, so that a page shows the present even right after start. [] if the sampler is down.
