@@ -39,6 +39,7 @@ start(Host, Opts) ->
             mod_rest_mam:start(),
             mod_rest_ops:register_commands(),
             ok = mod_rest_idempotency:start(),
+            ok = mod_rest_batch:start(),
             ok = mod_rest_sampler:ensure_started(),
             ok = register_host(Host, Opts),
             mod_rest_webhook:start(Host, mod_rest_opt:webhooks(Opts));
@@ -93,6 +94,8 @@ worker_policy(Opts) ->
       max_xml_depth => mod_rest_opt:max_xml_depth(Opts),
       max_xml_elements => mod_rest_opt:max_xml_elements(Opts),
       max_command_args => mod_rest_opt:max_command_args(Opts),
+      api_max_batch_items => mod_rest_opt:api_max_batch_items(Opts),
+      api_max_batch_size => mod_rest_opt:api_max_batch_size(Opts),
       allowed_origins => mod_rest_opt:allowed_origins(Opts),
       api_allowed_origins => mod_rest_opt:api_allowed_origins(Opts),
       max_command_size => mod_rest_opt:max_command_size(Opts),
@@ -172,11 +175,12 @@ handle(LocalPath, #request{method = Method, data = Data, ip = {IP, _}} = Request
     end.
 
 %% What is decided before the body is copied to the worker (security issue 16, items 3, 6, 8):
-%% its size (api_max_stanza_size for the API, max_command_size for a command line), then the
-%% API's credentials, so that a request they refuse costs a password check, not a parse.
+%% its size (api_max_stanza_size for the API, api_max_batch_size for a batch, max_command_size
+%% for a command line), then the API's credentials, so that a request they refuse costs a
+%% password check, not a parse.
 admit(LocalPath, Method, Data, #{credentials := Credentials, headers := Headers, opts := Opts} = Context) ->
     Api = mod_rest_bounds:is_api(LocalPath, Credentials /= none, Headers),
-    case {mod_rest_bounds:check(Data, Api, Opts), Api} of
+    case {mod_rest_bounds:check(Data, mod_rest_batch:shape(Api, LocalPath, Method, Headers, Data), Opts), Api} of
         {ok, false} -> forward(LocalPath, Method, Data, Context);
         {ok, true} ->
             case mod_rest_api:authenticate_first(LocalPath, Context) of
@@ -318,6 +322,8 @@ carry_out({route, El}, #{ip := IP}) ->
     end;
 carry_out({Kind, El}, Context) when Kind == send; Kind == echo; Kind == archive ->
     document(mod_rest_api:Kind(El, Context));
+carry_out({send_batch, Items}, Context) when is_list(Items) ->
+    document(mod_rest_batch:send(Items, Context));
 carry_out({document, Status, Headers, ContentType, Body}, _Context)
   when is_integer(Status), Status >= 200, Status =< 599, is_list(Headers), is_binary(ContentType) ->
     document({Status, Headers, ContentType, Body});
@@ -428,6 +434,10 @@ mod_opt_type(api_allowed_origins) ->
     mod_rest_browser:origins_opt_type();
 mod_opt_type(api_access) ->
     econf:acl();
+mod_opt_type(api_max_batch_items) ->
+    econf:pos_int();
+mod_opt_type(api_max_batch_size) ->
+    econf:pos_int();
 mod_opt_type(api_max_stanza_size) ->
     econf:pos_int();
 mod_opt_type(iq_timeout) ->
@@ -494,6 +504,9 @@ mod_options(Host) ->
      {api_allowed_ips, [{{127, 0, 0, 1}, 32}, {{0, 0, 0, 0, 0, 0, 0, 1}, 128}]},
      {api_allowed_origins, []},
      {api_access, all},
+     {api_max_batch_items, 1000},
+     %% What one stanza may cost: a batch is no bigger unless an operator says so.
+     {api_max_batch_size, 256 * 1024},
      %% c2s's max_stanza_size in Debian's configuration (Prosody's mod_rest: 192 KiB).
      {api_max_stanza_size, 256 * 1024},
      {iq_timeout, timer:seconds(30)},
@@ -575,6 +588,19 @@ mod_doc() ->
                         "The api_access of the Host header's vhost and of the account's own "
                         "must both allow, and so must the 'access' rule of ejabberd's c2s "
                         "listeners. Default: all (any account that authenticates).">>}},
+           {api_max_batch_items,
+            #{value => "pos_integer()",
+              desc => <<"Most stanzas in one batch request of the authenticated API (a JSON "
+                        "array, application/x-ndjson or application/vnd.mod-rest.stanzas+xml); "
+                        "a larger batch is answered 413 and nothing of it is sent. Each item "
+                        "is held to the limits of one stanza. Default: 1000 items.">>}},
+           {api_max_batch_size,
+            #{value => "pos_integer()",
+              desc => <<"Largest batch request of the authenticated API, in bytes; a larger "
+                        "one is answered 413 in the VM, before it is copied to the worker, and "
+                        "nothing of it is sent. Each item is still held to "
+                        "api_max_stanza_size. Default: 262144 (256 KiB: a batch costs no more "
+                        "bytes than one stanza may).">>}},
            {api_max_stanza_size,
             #{value => "pos_integer()",
               desc => <<"Largest body of the authenticated API (a stanza in XML, JSON or "

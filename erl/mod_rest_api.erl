@@ -15,7 +15,7 @@
 %%%----------------------------------------------------------------------
 -module(mod_rest_api).
 
--export([send/2, echo/2, archive/2, bearer_command/1, refusal/3, negotiation/1, credentials/2,
+-export([send/2, route_one/2, echo/2, archive/2, bearer_command/1, refusal/3, negotiation/1, credentials/2,
          authenticate_first/2,
          basic_auth/2, decode_stanza/1, checked_account/1, with_id/1, iq_status/1, iq_timeout/2, run_send_hook/2]).
 -define(TIMEOUT_HEADER, <<"prosody-rest-timeout">>).
@@ -87,6 +87,14 @@ authenticate_first(_LocalPath, #{ip := IP, opts := Opts} = Context) ->
 -spec send(fxml:xmlel(), context()) -> outcome().
 send(El, #{opts := Opts, headers := Headers} = Context) ->
     answer(fun() -> deliver(bound(El, Context), iq_timeout(Headers, Opts), Context) end, Context).
+
+%% One item of a batch (mod_rest_batch): a message or presence sent as send/2 sends it; its
+%% stanza id. An iq, whose answer is its reply, never (the worker refused it already).
+-spec route_one(fxml:xmlel(), context()) -> binary().
+route_one(El, #{ip := IP} = Context) ->
+    Pkt = bound(El, Context),
+    element(1, Pkt) /= iq orelse throw({refused, 422, <<"BATCH_IQ">>}),
+    xmpp:get_id(routed(Pkt, IP)).
 
 %% POST /rest/echo: El as it would be sent (the sender bound, the codec's view), sending nothing.
 -spec echo(fxml:xmlel(), context()) -> outcome().
@@ -277,11 +285,15 @@ deliver(Pkt, IqTimeout, #{ip := IP} = Context) ->
             waiting(Pkt, Context, fun() -> ask(Pkt, IqTimeout, Context) end);
         {iq, _} -> throw({refused, 422, <<"IQ_TYPE">>});
         _ ->
-            Pkt1 = hooked(with_id(Pkt), IP),
-            ejabberd_router:route(Pkt1),
             %% What was sent, for the client's receipts, MAM and logs.
-            {202, [{<<"X-Stanza-Id">>, xmpp:get_id(Pkt1)}], ?XML, <<>>}
+            {202, [{<<"X-Stanza-Id">>, xmpp:get_id(routed(Pkt, IP))}], ?XML, <<>>}
     end.
+
+%% A message or presence, given an id, through user_send_packet to the router; what was routed.
+routed(Pkt, IP) ->
+    Pkt1 = hooked(with_id(Pkt), IP),
+    ejabberd_router:route(Pkt1),
+    Pkt1.
 
 %% A message or presence without an id gets one before it is routed, so that the answer can
 %% name what was sent (ejabberd's own ids: p1_rand, as ejabberd_c2s gives to its stanzas).

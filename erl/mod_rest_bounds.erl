@@ -13,13 +13,20 @@
 %%%----------------------------------------------------------------------
 -module(mod_rest_bounds).
 
--export([check/3, is_api/3, looks_like_xml/1]).
+-export([check/3, is_api/3, looks_like_xml/1, media_type/1]).
 
 %% The media types only the authenticated API reads (as src/rest/pipeline.ts API_MEDIA_TYPES).
--define(API_MEDIA_TYPES, [<<"application/json">>, <<"application/xmpp+xml">>]).
+-define(API_MEDIA_TYPES, [<<"application/json">>, <<"application/xmpp+xml">>,
+                          <<"application/x-ndjson">>, <<"application/vnd.mod-rest.stanzas+xml">>]).
 
 %% ok, or the refusal: the catalogue code of src/rest/errors.ts.
--spec check(binary(), boolean(), gen_mod:opts()) -> ok | {too_large, binary()}.
+-spec check(binary(), boolean() | batch, gen_mod:opts()) -> ok | {too_large, binary()}.
+check(Body, batch, Opts) ->
+    %% A batch of the API (mod_rest_batch:shape/5): its own bound, each item one stanza's.
+    case byte_size(Body) > mod_rest_opt:api_max_batch_size(Opts) of
+        true -> {too_large, <<"BATCH_TOO_LARGE">>};
+        false -> ok
+    end;
 check(Body, Api, Opts) ->
     Size = byte_size(Body),
     case Api of
@@ -47,6 +54,7 @@ is_api(LocalPath, HasCredentials, Headers) ->
                          end, Headers).
 
 %% "Application/JSON; charset=utf-8" -> <<"application/json">>.
+-spec media_type(binary()) -> binary().
 media_type(Value) ->
     [Type | _] = binary:split(Value, <<";">>),
     string:lowercase(string:trim(Type)).

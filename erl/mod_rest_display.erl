@@ -85,6 +85,7 @@ unit(Key) ->
         max_xml_elements -> <<"elements">>;
         max_xml_depth -> <<"levels of nesting">>;
         max_command_args -> <<"arguments">>;
+        api_max_batch_items -> <<"stanzas a request">>;
         max_in_flight -> <<"requests at once, node-wide">>;
         max_auth_failures -> <<"failed attempts a minute, per client (IPv4 address or IPv6 /64)">>;
         max_iq_waits -> <<"iq waits at once, node-wide">>;

@@ -6,7 +6,7 @@
 -module(mod_rest_opt).
 
 -export([access_commands/1, allowed_destinations/1, allowed_ips/1, allowed_origins/1, allowed_senders/1,
-         api_access/1, api_allowed_ips/1, api_allowed_origins/1, api_max_stanza_size/1, iq_max_timeout/1, iq_timeout/1,
+         api_access/1, api_allowed_ips/1, api_allowed_origins/1, api_max_batch_items/1, api_max_batch_size/1, api_max_stanza_size/1, iq_max_timeout/1, iq_timeout/1,
          allowed_stanza_types/1, health_allowed_ips/1, health_timeout/1, idempotency_key_lifetime/1,
          idempotency_max_bytes/1, idempotency_max_keys/1, max_auth_failures/1,
          max_body_size/1, max_command_args/1, max_command_size/1, max_in_flight/1, max_iq_waits/1,
@@ -34,6 +34,11 @@ api_allowed_ips(Opts) -> get(api_allowed_ips, Opts).
 -spec api_allowed_origins(gen_mod:opts() | binary()) -> all | [binary()].
 api_allowed_origins(Opts) -> get(api_allowed_origins, Opts).
 
+-spec api_max_batch_items(gen_mod:opts() | binary()) -> pos_integer().
+api_max_batch_items(Opts) -> get(api_max_batch_items, Opts).
+
+-spec api_max_batch_size(gen_mod:opts() | binary()) -> pos_integer().
+api_max_batch_size(Opts) -> get(api_max_batch_size, Opts).
 -spec api_max_stanza_size(gen_mod:opts() | binary()) -> pos_integer().
 api_max_stanza_size(Opts) -> get(api_max_stanza_size, Opts).
 

@@ -52,7 +52,7 @@ function dispatch(message: Inbound): void {
       const action = handleRequestFor(message.request, policies.get(message.request.host), logRefusal);
       if (log.isLevelEnabled('debug')) {
         const inner = action.kind === 'with_headers' ? action.action : action;
-        const detail = inner.kind === 'command' ? inner.name : inner.kind === 'answer' || inner.kind === 'document' ? inner.status : inner.kind === 'with_headers' ? 'cors' : inner.stanza.name;
+        const detail = inner.kind === 'command' ? inner.name : inner.kind === 'answer' || inner.kind === 'document' ? inner.status : inner.kind === 'with_headers' ? 'cors' : inner.kind === 'send_batch' ? inner.items.length : inner.stanza.name;
         log.debug({ id: message.id, ip: message.request.ip, host: message.request.host, action: action.kind, detail }, 'request');
       }
       send(replyFrame(message.id, action));

@@ -12,6 +12,8 @@
 //            max_command_args => Int,
 //            api_allowed_origins => all | [Bin],
 //            allowed_origins => all | [Bin],
+//            api_max_batch_items => Int,
+//            api_max_batch_size => Int,
 //            max_command_size => Int,
 //            api_max_stanza_size => Int}}
 //   {forget, Host}                                         | {command, Name, [Arg], Auth}
@@ -21,7 +23,11 @@
 //                   content_type => Bin,                  | {echo, Xmlel}  (POST /rest/echo)
 //                                                         | {archive, Xmlel}  a MAM query iq: the
 //                                                             stub collects its result messages
-//                   accept => Bin,                        | {document, Status, [{Name, Value}],
+//                   accept => Bin,                        | {send_batch, [Item]}  (a batch, batch.ts)
+//                                                             Item = {send, Xmlel}
+//                                                                  | {refused, Status, Code}
+//                                                             the stub sends the items in order
+//                                                         | {document, Status, [{Name, Value}],
 //                   query => [{Key, Value}],                     ContentType, Body}
 //                   origin, fetch_site,                      a rendered API answer
 //                   own_origin, auth_scheme => Bin}}      | {with_headers, [{Name, Value}], Action}
@@ -50,7 +56,7 @@
 // {xmlel, Name, [{Attr, Value}], [Xmlel | {xmlcdata, Bin}]}, ejabberd's #xmlel{}.
 import { atom, Atom, Term, TermMap, Tuple, type OutTerm } from './etf.js';
 import type { Action, HostPolicy, RestRequest, XmlElement, XmlNode } from '../rest/types.js';
-import { VM_CODES, type RestErrorCode } from '../rest/errors.js';
+import { CATALOGUE, VM_CODES, type RestErrorCode } from '../rest/errors.js';
 import { mediaType } from '../rest/negotiate.js';
 import type { Negotiation } from '../rest/render.js';
 import type { WebhookAction, WebhookJob } from '../webhook/call.js';
@@ -221,6 +227,8 @@ function parsePolicy(m: TermMap, host: string): HostPolicy {
     ...(m.has('max_command_args') ? { maxCommandArgs: positive(m.get('max_command_args')) } : {}),
     ...(m.has('api_allowed_origins') ? { apiAllowedOrigins: origins(m.get('api_allowed_origins')!) } : {}),
     ...(m.has('allowed_origins') ? { allowedOrigins: origins(m.get('allowed_origins')!) } : {}),
+    ...(m.has('api_max_batch_items') ? { apiMaxBatchItems: positive(m.get('api_max_batch_items')) } : {}),
+    ...(m.has('api_max_batch_size') ? { apiMaxBatchSize: positive(m.get('api_max_batch_size')) } : {}),
     ...(m.has('max_command_size') ? { maxCommandSize: positive(m.get('max_command_size')) } : {}),
     ...(m.has('api_max_stanza_size') ? { apiMaxStanzaSize: positive(m.get('api_max_stanza_size')) } : {}),
   };
@@ -265,6 +273,13 @@ function actionTerm(action: Action): OutTerm {
       return new Tuple(atom('echo'), xmlTerm(action.stanza));
     case 'archive':
       return new Tuple(atom('archive'), xmlTerm(action.stanza));
+    case 'send_batch':
+      return new Tuple(
+        atom('send_batch'),
+        action.items.map((item) =>
+          item.kind === 'send' ? new Tuple(atom('send'), xmlTerm(item.stanza)) : new Tuple(atom('refused'), CATALOGUE[item.code].status, item.code),
+        ),
+      );
     case 'command': {
       const auth = action.auth
         ? new Tuple(action.auth.user, action.auth.server, action.auth.password)

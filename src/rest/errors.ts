@@ -59,7 +59,12 @@ export type RestErrorCode =
   // Idempotency-Key (draft-ietf-httpapi-idempotency-key-header), decided by mod_rest_idempotency.
   | 'IDEMPOTENCY_KEY_INVALID'
   | 'IDEMPOTENCY_KEY_IN_FLIGHT'
-  | 'IDEMPOTENCY_KEY_REUSED';
+  | 'IDEMPOTENCY_KEY_REUSED'
+  // Many stanzas in one request (batch.ts): the whole request's bound, then one item's refusals.
+  | 'BATCH_TOO_MANY_ITEMS'
+  | 'BATCH_TOO_LARGE'
+  | 'BATCH_IQ'
+  | 'BATCH_RATE_LIMITED';
 
 export interface CatalogueEntry {
   readonly status: number;
@@ -202,6 +207,12 @@ export const CATALOGUE: Readonly<Record<RestErrorCode, CatalogueEntry>> = Object
     type: 'wait',
   },
   IDEMPOTENCY_KEY_REUSED: { status: 422, body: 'Error: this Idempotency-Key was used for another request.', condition: 'conflict' },
+  BATCH_TOO_MANY_ITEMS: { status: 413, body: 'Error: the batch has more items than api_max_batch_items; nothing was sent.', condition: 'policy-violation' },
+  BATCH_TOO_LARGE: { status: 413, body: 'Error: the batch is larger than api_max_batch_size; nothing was sent.', condition: 'policy-violation' },
+  // An iq's answer is its reply, which a batch's answer has no place for: send it alone.
+  BATCH_IQ: { status: 422, body: 'Error: an iq cannot be sent in a batch; send it alone.', condition: 'not-acceptable' },
+  // rate_limit_per_ip counts a batch's stanzas: those past the second's limit are refused, the others sent.
+  BATCH_RATE_LIMITED: { status: 429, body: 'Error: this item of the batch is past rate_limit_per_ip; send it again in a second.', retryAfter: 1 },
 });
 
 /** The codes the stub may ask the worker to render: never one that request data could name. */
@@ -209,7 +220,7 @@ export const VM_CODES: ReadonlySet<RestErrorCode> = new Set<RestErrorCode>([
   'INVALID_CREDENTIALS', 'API_ACCESS_DENIED', 'FROM_NOT_ACCOUNT', 'NOT_A_STANZA', 'INVALID_STANZA', 'NO_TO',
   'IQ_TYPE', 'HOOK_DROPPED', 'CREDENTIALS_TWICE', 'AUTH_RATE_LIMITED', 'UNEXPECTED_SENDER', 'IQ_TIMEOUT',
   'NOT_OWN_ARCHIVE', 'BEARER_COMMAND', 'IQ_WAITS_ACCOUNT', 'IQ_WAITS_NODE', 'IDEMPOTENCY_KEY_INVALID', 'IDEMPOTENCY_KEY_IN_FLIGHT',
-  'IDEMPOTENCY_KEY_REUSED', 'COMMAND_TOO_LONG', 'STANZA_TOO_LARGE',
+  'IDEMPOTENCY_KEY_REUSED', 'COMMAND_TOO_LONG', 'STANZA_TOO_LARGE', 'BATCH_TOO_LARGE',
   // The account's own vhost's policy, applied in the VM when the Host header chose another.
   'C2S_ACCESS_DENIED', 'IP_NOT_ALLOWED', 'REJECTED',
 ]);
@@ -283,6 +294,9 @@ export const notAStanza = (): RestError => new RestError('NOT_A_STANZA');
 export const iqPayloads = (): RestError => new RestError('IQ_PAYLOADS');
 export const noCredentials = (): RestError => new RestError('NO_CREDENTIALS');
 export const unsupportedMediaType = (type: string): RestError => new RestError('UNSUPPORTED_MEDIA_TYPE', type);
+export const batchTooManyItems = (): RestError => new RestError('BATCH_TOO_MANY_ITEMS');
+export const batchTooLarge = (): RestError => new RestError('BATCH_TOO_LARGE');
+export const batchIq = (): RestError => new RestError('BATCH_IQ');
 export const badPathBody = (cause?: unknown): RestError => new RestError('BAD_PATH_BODY', undefined, cause === undefined ? undefined : { cause });
 
 /** The XMPP condition and error type of an entry (RFC 6120 §8.3.3), from its status when it names none. */

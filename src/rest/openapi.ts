@@ -11,6 +11,7 @@ import { CORS_EXPOSED_HEADERS, CORS_MAX_AGE_SECONDS, CORS_METHODS, CORS_REQUEST_
 import { FIELDS } from './jsonmap-fields.js';
 import { FORM, JSON_TYPE, MEDIA_TYPE, TEXT, XMPP_XML } from './negotiate.js';
 import type { Action } from './types.js';
+import { NDJSON, STANZAS_XML } from './batch.js';
 
 let cached: Extract<Action, { kind: 'document' }> | undefined;
 
@@ -94,7 +95,7 @@ const COMMAND_ANSWERS: readonly Answer[] = [
 // --- answers: one line each, merged per status into response objects ---
 type Header = 'WWW-Authenticate' | 'Retry-After' | 'Allow' | 'X-Stanza-Id' | 'Idempotent-Replayed' | 'Access-Control-Allow-Origin' | 'Access-Control-Allow-Methods' | 'Access-Control-Allow-Headers' | 'Access-Control-Max-Age';
 /** The body formats an answer may come in. */
-type Body = 'text' | 'error' | 'stanza' | 'sent' | 'openapi' | 'html' | 'metrics';
+type Body = 'text' | 'error' | 'stanza' | 'sent' | 'openapi' | 'html' | 'metrics' | 'batch';
 interface Answer {
   status: number;
   body: Body;
@@ -140,6 +141,21 @@ const SENT: Answer = {
   words: 'The message or presence was sent as the account (X-Stanza-Id names it); the body is empty.',
   headers: ['X-Stanza-Id', 'Idempotent-Replayed'],
 };
+/** A batch (batch.ts, mod_rest_batch.erl): read whole, then answered item by item. */
+const BATCHED: Answer = {
+  status: 200,
+  body: 'batch',
+  words: 'A batch (a JSON array, NDJSON or application/vnd.mod-rest.stanzas+xml) was read: each item\'s own status, in order (BatchAnswer).',
+  headers: ['Idempotent-Replayed'],
+};
+/** Refusals of one item of a batch: only ever inside a batch's 200 answer, never a request's status. */
+function batchItems(codes: readonly RestErrorCode[]): Answer[] {
+  return codes.map((code) => ({
+    status: CATALOGUE[code].status,
+    body: 'error',
+    words: `\`${code}\`: ${CATALOGUE[code].body} (one item's status and error in a batch's 200 answer, never the request's status)`,
+  }));
+}
 const IDEMPOTENCY_KEY: ParameterObject = {
   name: 'Idempotency-Key',
   in: 'header',
@@ -203,13 +219,16 @@ const API_SEND: readonly RestErrorCode[] = ['IQ_TYPE', 'HOOK_DROPPED', 'UNEXPECT
 const API_COMMAND: readonly RestErrorCode[] = ['BAD_UTF8_COMMAND', 'JSON_WITHOUT_TYPE', 'EMPTY_COMMAND', 'BAD_AUTH_SYNTAX', 'TOO_MANY_ARGUMENTS', 'COMMAND_TOO_LONG', 'CREDENTIALS_TWICE', 'BEARER_COMMAND'];
 const API_PATHS: readonly RestErrorCode[] = ['BAD_PATH_BODY', 'NO_SUCH_PATH'];
 const API_UNKNOWN: readonly RestErrorCode[] = ['NO_CREDENTIALS', 'IP_NOT_ALLOWED', 'NO_SUCH_PATH', 'INTERNAL'];
+/** A batch refused whole, and one item of a batch refused alone. */
+const API_BATCH: readonly RestErrorCode[] = ['BATCH_TOO_MANY_ITEMS', 'BATCH_TOO_LARGE'];
+const API_BATCH_ITEM: readonly RestErrorCode[] = ['BATCH_IQ', 'BATCH_RATE_LIMITED'];
 /** A POST's Idempotency-Key (mod_rest_idempotency.erl), in words without credentials, rendered with them. */
 const IDEMPOTENCY: readonly RestErrorCode[] = ['IDEMPOTENCY_KEY_INVALID', 'IDEMPOTENCY_KEY_IN_FLIGHT', 'IDEMPOTENCY_KEY_REUSED'];
 
 /** The catalogue entries each operation lists (for the unit test: every entry is somewhere). */
 export const DESCRIBED_CODES: ReadonlySet<RestErrorCode> = new Set([
   ...LEGACY_POST, ...LEGACY_OTHER, ...API_ACCOUNT, ...API_STANZA, ...API_SEND, ...API_COMMAND, ...API_PATHS, ...API_UNKNOWN,
-  ...IDEMPOTENCY,
+  ...IDEMPOTENCY, ...API_BATCH, ...API_BATCH_ITEM,
 ]);
 /** Answers to a POST with an Idempotency-Key: a repeat gets the first answer, marked Idempotent-Replayed. */
 const KEYED: readonly Answer[] = [...legacy(IDEMPOTENCY), ...api(IDEMPOTENCY)];
@@ -238,6 +257,8 @@ function mediaOf(body: Body): Record<string, Schema | Ref> {
       return { [JSON_TYPE]: { type: 'object', description: 'This document.' } };
     case 'html':
       return { 'text/html': { type: 'string' } };
+    case 'batch':
+      return { [JSON_TYPE]: ref('BatchAnswer') };
     case 'metrics':
       return { 'text/plain; version=0.0.4': { type: 'string', description: 'The Prometheus text exposition format, version 0.0.4.' } };
   }
@@ -286,6 +307,13 @@ const STANZA_BODIES: Record<string, MediaTypeObject> = {
   'text/xml': { schema: XML_STRING('As application/xmpp+xml.') },
   [JSON_TYPE]: { schema: ref('Stanza') },
   [FORM]: { schema: ref('StanzaForm') },
+};
+
+/** POST /rest only: many stanzas in one request (batch.ts). */
+const BATCH_BODIES: Record<string, MediaTypeObject> = {
+  [JSON_TYPE]: { schema: { anyOf: [ref('Stanza'), { type: 'array', items: ref('Stanza'), description: 'A batch: each item sent as one stanza alone.' }] } },
+  [NDJSON]: { schema: { type: 'string', description: 'A batch: one Stanza as JSON per line; blank lines are skipped.' } },
+  [STANZAS_XML]: { schema: { type: 'string', description: 'A batch: several stanzas one after the other, optionally after an XML declaration.' } },
 };
 
 /** Query parameters a GET's payload takes (its JSON fields; archive's are Prosody's MAM keys). */
@@ -377,6 +405,9 @@ function paths(): Record<string, PathItem> {
           ...COMMAND_ANSWERS,
           ...stanzaAnswers,
           ...api(API_COMMAND),
+          BATCHED,
+          ...api(API_BATCH),
+          ...batchItems(API_BATCH_ITEM),
           ...KEYED,
         ], {
           parameters: [IDEMPOTENCY_KEY],
@@ -386,11 +417,14 @@ function paths(): Record<string, PathItem> {
             '(`--auth USER HOST PASSWORD` first). Answers are plain text. A JSON or application/xmpp+xml body without credentials is ' +
             'answered 401. With credentials (Basic: an account and its password), the authenticated API: the stanza (XML, JSON or form ' +
             'fields in Prosody\'s mapping) is sent as the account; a message or presence is answered 202, an iq with its reply ' +
-            '(Prosody-Rest-Timeout: the seconds to wait, at most iq_max_timeout); a command line runs as the account.',
+            '(Prosody-Rest-Timeout: the seconds to wait, at most iq_max_timeout); a command line runs as the account. Many messages ' +
+            'and presences in one request (a JSON array, application/x-ndjson, application/vnd.mod-rest.stanzas+xml; at most ' +
+            'api_max_batch_items): each checked and sent as one alone, in order, and answered alone in a 200 (BatchAnswer); an iq ' +
+            'in a batch is refused (BATCH_IQ).',
           requestBody: {
             required: false,
             description: 'A stanza, or a command line (text/plain, or form-encoded without any `=`).',
-            content: { ...STANZA_BODIES, [TEXT]: { schema: { type: 'string', description: 'A stanza (starting with `<`) or a command line.' } } },
+            content: { ...STANZA_BODIES, ...BATCH_BODIES, [TEXT]: { schema: { type: 'string', description: 'A stanza (starting with `<`) or a command line.' } } },
           },
         }),
       },
@@ -668,6 +702,27 @@ export function describeApi(): OpenApiDocument {
           additionalProperties: { type: 'string' },
         },
         Error: errorSchema(),
+        BatchAnswer: {
+          type: 'object',
+          required: ['sent', 'refused', 'results'],
+          properties: {
+            sent: { type: 'integer', description: 'How many items were sent.' },
+            refused: { type: 'integer', description: 'How many items were refused.' },
+            results: {
+              type: 'array',
+              description: 'One per item, in the order of the batch.',
+              items: {
+                type: 'object',
+                required: ['status'],
+                properties: {
+                  status: { type: 'integer', description: '202: sent; otherwise the status this item alone would have had.' },
+                  id: { type: 'string', description: 'The id of the stanza sent (with 202).' },
+                  error: { type: 'string', description: 'Otherwise, the refusal\'s code: one of the catalogue (as Error\'s error.id).' },
+                },
+              },
+            },
+          },
+        },
       },
       responses: otherResponses(),
       headers: {

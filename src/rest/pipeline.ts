@@ -13,6 +13,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { compileIpPolicy, type IpMatcher } from './access.js';
+import { BATCH_MEDIA_TYPES, batchItems, isBatchRequest } from './batch.js';
 import { browserDecision, compileOrigins, type BrowserPolicy } from './browser.js';
 import { STANZA_KINDS } from './jsonmap-fields.js';
 import { attr, child, childElements, writeXml } from './xml-writer.js';
@@ -45,9 +46,16 @@ export interface CompiledPolicy extends BrowserPolicy {
   readonly maxXmlDepth: number;
   readonly maxXmlElements: number;
   readonly maxCommandArgs: number;
+  readonly apiMaxBatchItems: number;
+  readonly apiMaxBatchSize: number;
   readonly maxCommandSize: number;
   readonly apiMaxStanzaSize: number;
 }
+
+/** Most stanzas in one batch request (option api_max_batch_items). */
+export const API_MAX_BATCH_ITEMS = 1000;
+/** Largest batch request in bytes (option api_max_batch_size): one stanza's bound, by default. */
+export const API_MAX_BATCH_SIZE = 256 * 1024;
 
 /** c2s's max_stanza_size in Debian's configuration (option api_max_stanza_size). */
 export const API_MAX_STANZA_SIZE = 256 * 1024;
@@ -70,6 +78,8 @@ export function compilePolicy(p: HostPolicy): CompiledPolicy {
     maxXmlDepth: p.maxXmlDepth ?? MAX_XML_DEPTH,
     maxXmlElements: p.maxXmlElements ?? MAX_XML_ELEMENTS,
     maxCommandArgs: p.maxCommandArgs ?? MAX_COMMAND_ARGS,
+    apiMaxBatchItems: p.apiMaxBatchItems ?? API_MAX_BATCH_ITEMS,
+    apiMaxBatchSize: p.apiMaxBatchSize ?? API_MAX_BATCH_SIZE,
     // A stub that predates the options sends neither: no origin is listed.
     apiOrigins: compileOrigins(p.apiAllowedOrigins === undefined ? [] : p.apiAllowedOrigins, (e) => invalidEntries.push(`api_allowed_origins: ${e}`)),
     legacyOrigins: compileOrigins(p.allowedOrigins === undefined ? [] : p.allowedOrigins, (e) => invalidEntries.push(`allowed_origins: ${e}`)),
@@ -79,7 +89,7 @@ export function compilePolicy(p: HostPolicy): CompiledPolicy {
 }
 
 /** Media types no client of the original sends: such a request is the API's, credentials or not. */
-const API_MEDIA_TYPES: ReadonlySet<string> = new Set([XMPP_XML, JSON_TYPE]);
+const API_MEDIA_TYPES: ReadonlySet<string> = new Set([XMPP_XML, JSON_TYPE, ...BATCH_MEDIA_TYPES]);
 
 /**
  * Whether a request is the authenticated API's: it has credentials, or it is a shape only the
@@ -169,9 +179,11 @@ function handleApiRequest(req: RestRequest, policy: CompiledPolicy): Action {
   if (isOpenApi(req)) return openApiDocument();
   if (req.api !== true) throw noCredentials();
   if (!policy.apiIpAllowed(req.ip)) throw rejected('ip not allowed');
+  const atRoot = req.method === 'POST' && req.path.length === 0;
+  // A batch has a bound of its own (api_max_batch_size), and each item one stanza's.
+  if (atRoot && isBatchRequest(req)) return sendBatch(req, policy);
   // The stub refuses a larger body before copying it (mod_rest_bounds); a stub that predates it does not.
   if (req.body.length > policy.apiMaxStanzaSize) throw stanzaTooLarge();
-  const atRoot = req.method === 'POST' && req.path.length === 0;
   const echo = req.method === 'POST' && req.path.length === 1 && req.path[0] === 'echo';
   let parsed: XmlElement;
   if (atRoot || echo) {
@@ -188,6 +200,24 @@ function handleApiRequest(req: RestRequest, policy: CompiledPolicy): Action {
   checkDestination(stanza, policy);
   if (echo) return { kind: 'echo', stanza };
   return isArchiveQuery(stanza) ? { kind: 'archive', stanza } : { kind: 'send', stanza };
+}
+
+/** Many stanzas in one request (batch.ts): each checked as one posted alone, refused alone. */
+function sendBatch(req: RestRequest, policy: CompiledPolicy): Action {
+  const limits = {
+    maxItems: policy.apiMaxBatchItems,
+    maxBytes: policy.apiMaxBatchSize,
+    maxItemSize: policy.apiMaxStanzaSize,
+    maxXmlDepth: policy.maxXmlDepth,
+    maxXmlElements: policy.maxXmlElements,
+  };
+  const items = batchItems(req, limits, (parsed) => {
+    const stanza = apiStanza(parsed);
+    checkType(stanza, policy);
+    checkDestination(stanza, policy);
+    return stanza;
+  });
+  return { kind: 'send_batch', items };
 }
 
 function isOpenApi(req: RestRequest): boolean {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The worker's view of one HTTP request and of what it decides, independent of ETF.
 // src/port/protocol.ts maps these to and from the frames the Erlang stub exchanges.
+import type { BatchItem } from './batch.js';
 
 /** One HTTP request, as the Erlang stub sends it. */
 export interface RestRequest {
@@ -61,6 +62,10 @@ export interface HostPolicy {
   apiAllowedOrigins?: string[] | null;
   /** Origins whose pages may use the original protocol from a browser (allowed_origins); as apiAllowedOrigins. */
   allowedOrigins?: string[] | null;
+  /** Most stanzas in one batch request (option api_max_batch_items); API_MAX_BATCH_ITEMS when absent. */
+  apiMaxBatchItems?: number;
+  /** Largest batch request in bytes (option api_max_batch_size); API_MAX_BATCH_SIZE when absent. */
+  apiMaxBatchSize?: number;
   /** Longest command line in bytes (option max_command_size); MAX_COMMAND_SIZE when absent. */
   maxCommandSize?: number;
   /** Largest stanza of the authenticated API in bytes (option api_max_stanza_size); API_MAX_STANZA_SIZE when absent. */
@@ -92,6 +97,8 @@ export type Action =
   | { kind: 'document'; status: number; headers: Array<[string, string]>; contentType: string; body: Buffer | string }
   /** Authenticated API, POST /rest/echo: answer this stanza as it would be sent, send nothing. */
   | { kind: 'echo'; stanza: XmlElement }
+  /** Authenticated API: send these stanzas in order as the account (batch.ts); each refused item is answered alone. */
+  | { kind: 'send_batch'; items: BatchItem[] }
   /** Authenticated API: send this MAM query iq (XEP-0313); the stub collects its result messages for the answer. */
   | { kind: 'archive'; stanza: XmlElement }
   /** Run this ejabberd command (the stub checks credentials and access_commands first). */

@@ -59,6 +59,9 @@ from_worker() ->
       {reply, 10, {with_headers, [{<<"Access-Control-Allow-Origin">>, <<"https://desk.example.com">>},
                                   {<<"Vary">>, <<"Origin">>}],
                    {answer, 204, <<>>}}}},
+     {"reply-send-batch",
+      {reply, 11, {send_batch, [{send, {xmlel, <<"message">>, [{<<"to">>, <<"bob@localhost">>}, {<<"id">>, <<"b1">>}], []}},
+                                {refused, 422, <<"BATCH_IQ">>}]}}},
      {"log", {log, warning, <<"option entry ignored host=\"localhost\"">>}}].
 
 file(Name) -> filename:join(dir(), Name ++ ".etf").

@@ -42,7 +42,7 @@ worker_policy_test() ->
              allowed_destinations => [jid:decode(<<"Nolan@LocalHost/Phone">>), jid:decode(<<"a@b">>)],
              allowed_stanza_types => [message, iq], max_xml_depth => 64,
              max_xml_elements => 500, max_command_args => 9,
-             max_command_size => 4096, api_max_stanza_size => 8192,
+             max_command_size => 4096, api_max_stanza_size => 8192, api_max_batch_items => 7, api_max_batch_size => 65536,
              allowed_senders => [jid:decode(<<"LocalHost">>), jid:decode(<<"Bot@localhost/R">>)],
              allowed_origins => [], api_allowed_origins => [<<"https://desk.example.com">>]},
     ?assertEqual(#{allowed_origins => [], api_allowed_origins => [<<"https://desk.example.com">>],
@@ -51,7 +51,7 @@ worker_policy_test() ->
                    allowed_destinations => [<<"nolan@localhost/Phone">>, <<"a@b">>],
                    allowed_stanza_types => [<<"message">>, <<"iq">>], max_xml_depth => 64,
                    max_xml_elements => 500, max_command_args => 9,
-                   max_command_size => 4096, api_max_stanza_size => 8192,
+                   max_command_size => 4096, api_max_stanza_size => 8192, api_max_batch_items => 7, api_max_batch_size => 65536,
                    allowed_senders => [<<"localhost">>, <<"bot@localhost/R">>]},
                  mod_rest:worker_policy(Opts)).
 
@@ -61,12 +61,12 @@ worker_policy_all_is_empty_test() ->
                    %% Unlike the lists above, `all` passes as it is: [] lists no origin.
                    allowed_origins => all, api_allowed_origins => all,
                    max_xml_elements => 10000, max_command_args => 256,
-                   max_command_size => 262144, api_max_stanza_size => 262144},
+                   max_command_size => 262144, api_max_stanza_size => 262144, api_max_batch_items => 1000, api_max_batch_size => 262144},
                  mod_rest:worker_policy(#{allowed_ips => all, api_allowed_ips => all, allowed_destinations => all,
                                           allowed_stanza_types => all, max_xml_depth => 256,
                                           allowed_senders => all, max_xml_elements => 10000,
                                           max_command_args => 256, max_command_size => 262144,
-                                          api_max_stanza_size => 262144, allowed_origins => all,
+                                          api_max_stanza_size => 262144, api_max_batch_items => 1000, api_max_batch_size => 262144, allowed_origins => all,
                                           api_allowed_origins => all})).
 
 %% allowed_senders is the one list where [] does not mean "any": it admits nobody.
@@ -76,7 +76,7 @@ worker_policy_no_senders_test() ->
                                           allowed_stanza_types => all, max_xml_depth => 256,
                                           allowed_senders => [], max_xml_elements => 1,
                                           max_command_args => 1, max_command_size => 1,
-                                          api_max_stanza_size => 1, allowed_origins => [],
+                                          api_max_stanza_size => 1, api_max_batch_items => 1, api_max_batch_size => 1, allowed_origins => [],
                                           api_allowed_origins => []})).
 
 xff_trusted_test_() ->

@@ -131,6 +131,16 @@ const fromWorker: Array<[string, OutTerm]> = [
       action: { kind: 'answer', status: 204, body: '' },
     }),
   ],
+  [
+    'reply-send-batch',
+    replyFrame(11, {
+      kind: 'send_batch',
+      items: [
+        { kind: 'send', stanza: { name: 'message', attrs: [['to', 'bob@localhost'], ['id', 'b1']], children: [] } },
+        { kind: 'refused', code: 'BATCH_IQ' },
+      ],
+    }),
+  ],
   ['log', logFrame('warning', 'option entry ignored host="localhost"')],
 ];
 

@@ -48,6 +48,8 @@ function wellFormed(action: Action): boolean {
     case 'echo':
     case 'archive':
       return action.stanza.name.length > 0;
+    case 'send_batch':
+      return action.items.every((i) => (i.kind === 'refused' ? CATALOGUE[i.code] !== undefined : i.stanza.name.length > 0));
     case 'command':
       return action.name.length > 0 && action.args.every((a) => typeof a === 'string');
     case 'document':
@@ -75,6 +77,31 @@ describe(`fuzzing (${RUNS} inputs per property)`, function () {
           });
           expect(surprises, 'errors that are not RestErrors (bugs)').to.deep.equal([]);
           expect(wellFormed(action), JSON.stringify(action)).to.equal(true);
+        },
+      ),
+      params,
+    );
+  });
+
+  it('a batch of the API (JSON array, NDJSON, XML stanzas) answers every body with a defined action', () => {
+    const stanzaish = fc.constantFrom('<message to="b@x"><body>a</body></message>', '{"kind":"message","to":"b@x","body":"a"}', '[', ']', ',', '\n', '<', '{');
+    const batchBody = fc.oneof(body, fc.array(stanzaish, { maxLength: 12 }).map((parts) => Buffer.from(parts.join(''), 'utf8')));
+    fc.assert(
+      fc.property(
+        batchBody,
+        fc.constantFrom('application/json', 'application/x-ndjson', 'application/vnd.mod-rest.stanzas+xml'),
+        fc.integer({ min: 0, max: compiled.length - 1 }),
+        (b, contentType, p) => {
+          const surprises: unknown[] = [];
+          const req = { method: 'POST', path: [], body: b, ip: '127.0.0.1', host: 'localhost', api: true, contentType };
+          const action = handleRequest(req, compiled[p]!, (e) => {
+            if (!(e instanceof RestError)) surprises.push(e);
+          });
+          expect(surprises, 'errors that are not RestErrors (bugs)').to.deep.equal([]);
+          expect(wellFormed(action), JSON.stringify(action)).to.equal(true);
+          if (action.kind === 'send_batch') {
+            expect(action.items.some((i) => i.kind === 'refused' && i.code === 'INTERNAL'), 'an item refused as a defect').to.equal(false);
+          }
         },
       ),
       params,
