@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Sandbox } from '../../scripts/sandbox';
-import { post, startSandbox, stopSandbox } from './support';
+import { post, sleep, startSandbox, stopSandbox } from './support';
 
 const REJECTED = 'Error: REST request is rejected by service.';
 const MSG_OPEN = '<message from="localhost" to="nolan@localhost">';
@@ -134,9 +134,17 @@ describe('a corpus of hostile input', function () {
     const body = `${MSG_OPEN}${`<x ${attrs}/>`.repeat(9_999)}</message>`;
     const reply = await post(sb, body);
     expect([reply.status, reply.body]).to.deep.equal([200, 'Ok']);
-    const words = Number((await sb.rpc('element(2, erlang:process_info(whereis(mod_rest_port), total_heap_size)).')).match(/(\d+)/)![1]);
-    const mib = (words * 8) / (1 << 20);
-    console.log(`      port owner heap after the big reply: ${mib.toFixed(2)} MiB`);
-    expect(mib, 'MiB of heap kept by the port owner').to.be.below(4);
+    // Read a few times over two seconds: a reading can fall while the owner handles another
+    // large frame (an earlier test's, answered late by the large-body lane); kept memory stays.
+    const heapMiB = async () =>
+      (Number((await sb.rpc('element(2, erlang:process_info(whereis(mod_rest_port), total_heap_size)).')).match(/(\d+)/)![1]) * 8) / (1 << 20);
+    const readings: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      readings.push(await heapMiB());
+      if (readings.at(-1)! < 4) break;
+      await sleep(200);
+    }
+    console.log(`      port owner heap after the big reply: ${readings.map((m) => m.toFixed(2)).join(', ')} MiB`);
+    expect(readings.at(-1), 'MiB of heap kept by the port owner').to.be.below(4);
   });
 });
