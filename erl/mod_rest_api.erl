@@ -15,6 +15,7 @@
 %%%----------------------------------------------------------------------
 -module(mod_rest_api).
 
+-export([header_values/2]).
 -export([send/2, route_one/2, echo/2, archive/2, bearer_command/1, refusal/3, negotiation/1, credentials/2,
          authenticate_first/2,
          basic_auth/2, decode_stanza/1, checked_account/1, with_id/1, iq_status/1, iq_timeout/2, run_send_hook/2]).
@@ -197,12 +198,17 @@ bound(El, #{host := Host} = Context) ->
         {invalid, Why} -> throw({refused, 422, <<"INVALID_STANZA">>, Why})
     end.
 
+%% The values of a header ejabberd_http knows by no atom (it hands those over as sent), by its
+%% lowercase Name, in the order sent.
+-spec header_values(binary(), [{atom() | binary(), binary()}]) -> [binary()].
+header_values(Name, Headers) ->
+    [V || {K, V} <- Headers, is_binary(K), string:lowercase(K) == Name].
+
 %% How long an iq waits: iq_timeout, or what the request's Prosody-Rest-Timeout header asks
 %% (seconds, as Prosody's mod_rest reads it), at most iq_max_timeout.
 -spec iq_timeout([{atom() | binary(), binary()}], gen_mod:opts()) -> pos_integer().
 iq_timeout(Headers, Opts) ->
-    Asked = [V || {K, V} <- Headers, is_binary(K), string:lowercase(K) == ?TIMEOUT_HEADER],
-    case Asked of
+    case header_values(?TIMEOUT_HEADER, Headers) of
         [Value | _] ->
             try binary_to_integer(string:trim(Value)) of
                 Seconds when Seconds > 0 -> min(Seconds * 1000, mod_rest_opt:iq_max_timeout(Opts));

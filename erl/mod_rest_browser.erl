@@ -33,7 +33,7 @@ request_fields(#request{tp = TP, headers = Headers}, Credentials) ->
 
 %% ejabberd_http knows Origin and Sec-Fetch-Site by no atom: they come as binaries, as sent.
 header(Name, Headers) ->
-    case [V || {N, V} <- Headers, is_binary(N), string:lowercase(N) == Name] of
+    case mod_rest_api:header_values(Name, Headers) of
         [Value | _] -> Value;
         [] -> undefined
     end.

@@ -84,7 +84,7 @@ start_link() ->
 %% in it (mod_rest_api then checks nothing twice).
 -spec around([binary()], atom() | binary(), binary(), map(), fun((map()) -> outcome())) -> answer().
 around(LocalPath, 'POST', Data, #{headers := Headers} = Context, Run) ->
-    case [V || {K, V} <- Headers, is_binary(K), string:lowercase(K) == ?HEADER] of
+    case mod_rest_api:header_values(?HEADER, Headers) of
         [] -> answer_of(Run(Context));
         [Value] ->
             case parse_key(Value) of
