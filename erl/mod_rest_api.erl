@@ -202,7 +202,12 @@ bound(El, #{host := Host} = Context) ->
 %% lowercase Name, in the order sent.
 -spec header_values(binary(), [{atom() | binary(), binary()}]) -> [binary()].
 header_values(Name, Headers) ->
-    [V || {K, V} <- Headers, is_binary(K), string:lowercase(K) == Name].
+    Size = byte_size(Name),
+    [V || {K, V} <- Headers, is_binary(K), byte_size(K) == Size, ascii_lowercase(K) == Name].
+
+%% Header names are ASCII tokens; string:lowercase/1 (Unicode) cost more than the rest of this.
+ascii_lowercase(Bin) ->
+    << <<(if C >= $A, C =< $Z -> C + 32; true -> C end)>> || <<C>> <= Bin >>.
 
 %% How long an iq waits: iq_timeout, or what the request's Prosody-Rest-Timeout header asks
 %% (seconds, as Prosody's mod_rest reads it), at most iq_max_timeout.

@@ -6,7 +6,9 @@
 // two modules' figures with each other, not with make bench's CPU per request.
 // With PROFILE_WORKER=1 the worker of ours also writes a V8 CPU profile (--cpu-prof) into
 // PROFILE_DIR, summarised by self time per function.
-//   npx tsx scripts/profile-vm.ts        (PROFILE_SECONDS, PROFILE_TOP)
+// PROFILE_MODE=keyed gives each request an Idempotency-Key (the load's other mode); PROFILE_ONLY=ours
+// skips the original.
+//   npx tsx scripts/profile-vm.ts        (PROFILE_SECONDS, PROFILE_TOP, PROFILE_MODE, PROFILE_ONLY)
 import { client, xml } from '@xmpp/client';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -18,6 +20,8 @@ import { freePort, ROOT, Sandbox, sleep } from './sandbox';
 const SECONDS = Number(process.env.PROFILE_SECONDS ?? 4);
 const TOP = Number(process.env.PROFILE_TOP ?? 25);
 const WORKER = process.env.PROFILE_WORKER === '1';
+const MODE = process.env.PROFILE_MODE ?? 'stanza';
+const ONLY = process.env.PROFILE_ONLY as Which | undefined;
 const LOAD_LUA = path.join(ROOT, 'scripts', 'bench', 'load.lua');
 const RECIPIENT = 'receiver@localhost';
 
@@ -73,7 +77,7 @@ async function profile(which: Which, base: string, cpuProfDir: string): Promise<
     await wrk(sb.restUrl, 16, 2, LOAD_LUA, ['stanza', RECIPIENT, `warm-${which}`]);
     const log = path.join(base, `${which}.eprof`);
     await sb.rpc(`eprof:start(), profiling = eprof:start_profiling(erlang:processes(), {'_', '_', '_'}, [set_on_spawn]).`);
-    const r = await wrk(sb.restUrl, 16, SECONDS, LOAD_LUA, ['stanza', RECIPIENT, `profile-${which}`]);
+    const r = await wrk(sb.restUrl, 16, SECONDS, LOAD_LUA, [which === 'ours' ? MODE : 'stanza', RECIPIENT, `profile-${which}`]);
     await sb.rpc(`profiling_stopped = eprof:stop_profiling(), eprof:log("${log}"), eprof:analyze(total, [{sort, time}]), eprof:stop().`);
     return { requests: r.requests, rows: parseEprof(readFileSync(log, 'utf8')) };
   } finally {
@@ -136,13 +140,12 @@ async function main(): Promise<void> {
   const cpuProfDir = process.env.PROFILE_DIR ?? path.join(base, 'cpuprof');
   mkdirSync(cpuProfDir, { recursive: true });
   try {
-    const results: Record<Which, { requests: number; rows: Row[] }> = {
-      original: await profile('original', base, cpuProfDir),
-      ours: await profile('ours', base, cpuProfDir),
-    };
-    console.log(`eprof over every process of the VM, ${SECONDS} s of 16 connections posting single stanzas (make bench's load)`);
-    for (const which of ['original', 'ours'] as const) {
-      const { requests, rows } = results[which];
+    const profiled = ONLY ? [ONLY] : (['original', 'ours'] as const);
+    const results: Partial<Record<Which, { requests: number; rows: Row[] }>> = {};
+    for (const which of profiled) results[which] = await profile(which, base, cpuProfDir);
+    console.log(`eprof over every process of the VM, ${SECONDS} s of 16 connections posting single stanzas (make bench's load; ours: ${MODE})`);
+    for (const which of profiled) {
+      const { requests, rows } = results[which]!;
       const total = rows.reduce((a, r) => a + r.us, 0);
       console.log(`\n## ${which}: ${requests} requests, ${(total / requests).toFixed(0)} µs/request traced`);
       table(`${which}, by module`, byModule(rows), requests, total);

@@ -8,10 +8,11 @@ parse_key_test() ->
     ?assertEqual({ok, <<"8e03978e-40d5-43e8-bc93-6894a57f9324">>},
                  mod_rest_idempotency:parse_key(<<"\"8e03978e-40d5-43e8-bc93-6894a57f9324\"">>)),
     ?assertEqual({ok, <<"abc">>}, mod_rest_idempotency:parse_key(<<" abc ">>)),          % bare token
+    ?assertEqual({ok, <<"abc">>}, mod_rest_idempotency:parse_key(<<"\t abc\t ">>)),
     ?assertEqual({ok, <<"a">>}, mod_rest_idempotency:parse_key(<<"\"a\"">>)),
     ?assertEqual({ok, binary:copy(<<"k">>, 255)}, mod_rest_idempotency:parse_key(binary:copy(<<"k">>, 255))),
     [?assertEqual(error, mod_rest_idempotency:parse_key(V))
-     || V <- [<<>>, <<"\"\"">>, <<"\"">>, <<"\"abc">>, <<"a b">>, <<"a\"b">>, <<"caf", 195, 169>>,
+     || V <- [<<>>, <<" \t ">>, <<"\"\"">>, <<"\"">>, <<"\"abc">>, <<"a b">>, <<"a\"b">>, <<"caf", 195, 169>>,
               binary:copy(<<"k">>, 256), <<"a\tb">>]].
 
 fingerprint_test() ->
@@ -47,12 +48,14 @@ evictable_test() ->
     Expired = {old, 0, Now, 100, true},
     %% Within the bounds: only the expired go.
     ?assertEqual({[old], []}, mod_rest_idempotency:evictable([Expired, E(a, 10, true)], Now, 10, 10000)),
-    %% Over 10 keys: the oldest finished go first, down to 9 (90%); pending ones stay.
+    %% Past 9 keys (90% of 10): the oldest finished go first, down to 8 (80%); pending ones stay.
     Live = [E(N, N, N =/= 1) || N <- lists:seq(1, 12)],
     {[], Evicted} = mod_rest_idempotency:evictable(Live, Now, 10, 1000000),
-    ?assertEqual([2, 3, 4], Evicted),
-    %% Over the bytes (12 x 100 > 1000): down to 900 bytes, oldest first.
+    ?assertEqual([2, 3, 4, 5], Evicted),
+    %% Past 90% of the bytes (12 x 100 > 900 of 1000): down to 800 bytes, oldest first.
     {[], ByBytes} = mod_rest_idempotency:evictable(Live, Now, 100, 1000),
-    ?assertEqual([2, 3, 4], ByBytes),
+    ?assertEqual([2, 3, 4, 5], ByBytes),
+    %% At 90% exactly (9 of 10, 1200 of 1334 bytes): nothing yet.
+    ?assertEqual({[], []}, mod_rest_idempotency:evictable(lists:sublist(Live, 9), Now, 10, 1334)),
     %% Nothing to forget when every live key is in flight.
     ?assertEqual({[], []}, mod_rest_idempotency:evictable([E(N, N, false) || N <- lists:seq(1, 5)], Now, 2, 1000000)).
