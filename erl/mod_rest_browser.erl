@@ -15,10 +15,39 @@
 -include("ejabberd_http.hrl").
 
 %% The request frame's optional browser fields (origin, fetch_site, own_origin, auth_scheme).
+%% ejabberd_http knows Origin and Sec-Fetch-Site by no atom: they come as binaries, as sent;
+%% the first of each is the one read.
 -spec request_fields(#request{}, mod_rest_api:credentials()) -> map().
+%% A request with neither Origin nor Sec-Fetch-Site is no browser's cross-origin request
+%% (browser.ts decides nothing for it): it carries no fields, and costs one pass over the headers.
 request_fields(#request{tp = TP, headers = Headers}, Credentials) ->
-    Fields = [{origin, header(<<"origin">>, Headers)},
-              {fetch_site, header(<<"sec-fetch-site">>, Headers)},
+    case browser_headers(Headers, undefined, undefined) of
+        {undefined, undefined} -> #{};
+        {Origin, FetchSite} -> fields(TP, Headers, Credentials, Origin, FetchSite)
+    end.
+
+browser_headers([{Name, Value} | Rest], Origin, FetchSite) when is_binary(Name) ->
+    case byte_size(Name) of
+        6 when Origin == undefined ->
+            case mod_rest_api:header_values(<<"origin">>, [{Name, Value}]) of
+                [V] -> browser_headers(Rest, V, FetchSite);
+                [] -> browser_headers(Rest, Origin, FetchSite)
+            end;
+        14 when FetchSite == undefined ->
+            case mod_rest_api:header_values(<<"sec-fetch-site">>, [{Name, Value}]) of
+                [V] -> browser_headers(Rest, Origin, V);
+                [] -> browser_headers(Rest, Origin, FetchSite)
+            end;
+        _ -> browser_headers(Rest, Origin, FetchSite)
+    end;
+browser_headers([_ | Rest], Origin, FetchSite) ->
+    browser_headers(Rest, Origin, FetchSite);
+browser_headers([], Origin, FetchSite) ->
+    {Origin, FetchSite}.
+
+fields(TP, Headers, Credentials, Origin, FetchSite) ->
+    Fields = [{origin, Origin},
+              {fetch_site, FetchSite},
               {own_origin, case [V || {'Host', V} <- Headers] of
                                [Host | _] -> <<(scheme(TP))/binary, "://", Host/binary>>;
                                [] -> undefined
@@ -30,13 +59,6 @@ request_fields(#request{tp = TP, headers = Headers}, Credentials) ->
                                 invalid -> <<"other">>
                             end}],
     maps:from_list([{K, V} || {K, V} <- Fields, V /= undefined]).
-
-%% ejabberd_http knows Origin and Sec-Fetch-Site by no atom: they come as binaries, as sent.
-header(Name, Headers) ->
-    case mod_rest_api:header_values(Name, Headers) of
-        [Value | _] -> Value;
-        [] -> undefined
-    end.
 
 scheme(https) -> <<"https">>;
 scheme(_) -> <<"http">>.

@@ -264,7 +264,25 @@ pending_deadline(Opts) ->
 claim(Id, Fingerprint, Now, PendingFor) ->
     case mnesia:table_info(?TAB, where_to_write) of
         [Node] when Node == node() -> claim_locally(Id, Fingerprint, Now, 3);
-        _ -> claim_in_cluster(Id, Fingerprint, Now, PendingFor)
+        _ ->
+            %% A claim made here while this node was alone may still be in flight.
+            case local_claim(Id, Fingerprint) of
+                free -> claim_in_cluster(Id, Fingerprint, Now, PendingFor);
+                {gone, _Row} -> claim_in_cluster(Id, Fingerprint, Now, PendingFor);
+                Held -> Held
+            end
+    end.
+
+%% Who holds the key in ?CLAIMS, as a request with this fingerprint sees it.
+local_claim(Id, Fingerprint) ->
+    case ets:lookup(?CLAIMS, Id) of
+        [{_, Other, _}] when Other /= Fingerprint -> mismatch;
+        [{_, _, Owner} = Row] ->
+            case owner_gone(Owner) of
+                true -> {gone, Row};
+                false -> in_flight
+            end;
+        [] -> free
     end.
 
 %% Look at what is kept, claim, then look again: a request that held the claim until just now
@@ -283,16 +301,12 @@ claim_locally(Id, Fingerprint, Now, Attempts) ->
                             Other
                     end;
                 false ->
-                    case ets:lookup(?CLAIMS, Id) of
-                        [{_, Other, _}] when Other /= Fingerprint -> mismatch;
-                        [{_, _, Owner} = Row] ->
-                            case owner_gone(Owner) of
-                                true ->
-                                    ets:delete_object(?CLAIMS, Row),
-                                    claim_locally(Id, Fingerprint, Now, Attempts - 1);
-                                false -> in_flight
-                            end;
-                        [] -> claim_locally(Id, Fingerprint, Now, Attempts - 1)
+                    case local_claim(Id, Fingerprint) of
+                        {gone, Row} ->
+                            ets:delete_object(?CLAIMS, Row),
+                            claim_locally(Id, Fingerprint, Now, Attempts - 1);
+                        free -> claim_locally(Id, Fingerprint, Now, Attempts - 1);
+                        Held -> Held
                     end
             end;
         Decided -> Decided

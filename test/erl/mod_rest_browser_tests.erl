@@ -15,10 +15,22 @@ reads_the_headers_browsers_set_test() ->
                  mod_rest_browser:request_fields(browser_request(), {bearer, <<"t">>})),
     ?assertEqual(<<"basic">>, maps:get(auth_scheme, mod_rest_browser:request_fields(browser_request(), {basic, <<"u">>, <<"p">>}))).
 
+%% Neither Origin nor Sec-Fetch-Site: no browser's cross-origin request, nothing to send.
 a_client_that_is_no_browser_sends_nothing_of_it_test() ->
-    ?assertEqual(#{own_origin => <<"http://127.0.0.1:5280">>},
-                 mod_rest_browser:request_fields(#request{tp = http, headers = [{'Host', <<"127.0.0.1:5280">>}]}, none)),
+    ?assertEqual(#{}, mod_rest_browser:request_fields(#request{tp = http, headers = [{'Host', <<"127.0.0.1:5280">>},
+                                                                                   {<<"Originator">>, <<"x">>}]},
+                                                      {basic, <<"u">>, <<"p">>})),
     ?assertEqual(#{}, mod_rest_browser:request_fields(#request{tp = http, headers = []}, none)).
+
+either_header_is_enough_test() ->
+    Host = {'Host', <<"127.0.0.1:5280">>},
+    ?assertEqual(#{fetch_site => <<"same-origin">>, own_origin => <<"http://127.0.0.1:5280">>},
+                 mod_rest_browser:request_fields(#request{tp = http, headers = [Host, {<<"sec-fetch-site">>, <<"same-origin">>}]}, none)),
+    %% The first Origin is the one read, whatever the case of its name.
+    ?assertEqual(#{origin => <<"null">>, own_origin => <<"http://127.0.0.1:5280">>, auth_scheme => <<"basic">>},
+                 mod_rest_browser:request_fields(#request{tp = http, headers = [{<<"ORIGIN">>, <<"null">>}, Host,
+                                                                                {<<"Origin">>, <<"https://b">>}]},
+                                                 {basic, <<"u">>, <<"p">>})).
 
 validates_origins_as_browsers_send_them_test() ->
     V = mod_rest_browser:origins_opt_type(),

@@ -100,7 +100,7 @@ describe('Idempotency-Key on POST', function () {
     expect((await carol.waitForBody(text2)).attrs.id).to.equal(given.headers['x-stanza-id']);
   });
 
-  it('answers a repeat while the first is in flight 409 with Retry-After, and carries out the first once', async function () {
+  it('answers a repeat while the first is in flight 409 with Retry-After (another request under the key 422), and carries out the first once', async function () {
     const key = unique('key');
     let asked = 0;
     carol.answerIq('urn:example:slow', 'query', (() => {
@@ -113,6 +113,9 @@ describe('Idempotency-Key on POST', function () {
     const second = await asUser('alice', ALICE_PW, iq, key);
     expect([second.status, second.headers['retry-after']]).to.deep.equal([409, '1']);
     expect(second.body).to.include('still being carried out');
+    // Another request under the key while the first is in flight: 422, not 409.
+    const other = await asUser('alice', ALICE_PW, iq.replace('id="q1"', 'id="q2"'), key);
+    expect(other.status, other.body).to.equal(422);
     const done = await first;
     expect(done.status, done.body).to.equal(200);
     expect(done.headers['idempotent-replayed']).to.equal(undefined);
