@@ -70,19 +70,29 @@ authorization(Header) ->
 
 %% The credentials checked before the body goes to the worker (security issue 16, item 3): a
 %% Basic or Bearer header is decided without the body, so a request it does not admit costs a
-%% password check, never a parse of megabytes. A peer api_allowed_ips does not admit is left
-%% to the worker's 403 (no password is tried from there); the API's description is public.
+%% password check, never a parse of megabytes. A peer api_allowed_ips does not admit, and a
+%% browser's Basic credentials from another site, are left to the worker's 403 (no password is
+%% tried); the API's description is public.
 -spec authenticate_first([binary()], context()) -> {ok, context()} | {refused, outcome()}.
 authenticate_first([<<"openapi.json">>], Context) -> {ok, Context};
 authenticate_first(_LocalPath, #{credentials := none} = Context) -> {ok, Context};
 authenticate_first(_LocalPath, #{ip := IP, opts := Opts} = Context) ->
-    case mod_rest_ops:ip_allowed(IP, mod_rest_opt:api_allowed_ips(Opts)) of
+    case mod_rest_ops:ip_allowed(IP, mod_rest_opt:api_allowed_ips(Opts))
+        andalso not basic_from_another_site(Context) of
         false -> {ok, Context};
         true ->
             try {ok, Context#{account => account(Context)}}
             catch throw:{refused, Status, Code} -> {refused, refusal(Status, Code, Context)}
             end
     end.
+
+%% A page of another site sent Basic credentials (a browser adds those it holds by itself): the
+%% worker refuses it 403 before it reads the body (browser.ts: BROWSER_BASIC, or the origin not
+%% listed). A 401 here would make the browser ask its user for a password, on that page's behalf.
+basic_from_another_site(#{credentials := {basic, _, _}, browser := #{fetch_site := Site}}) ->
+    lists:member(ascii_lowercase(Site), [<<"cross-site">>, <<"same-site">>]);
+basic_from_another_site(_Context) ->
+    false.
 
 %% Sends El as the authenticated account.
 -spec send(fxml:xmlel(), context()) -> outcome().

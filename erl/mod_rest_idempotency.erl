@@ -18,9 +18,10 @@
 %%% a load balancer sends to the other node is recognised. In a cluster a key is claimed in a
 %%% transaction: two nodes cannot both carry out the same key. On a node whose copy is the only
 %%% one (no cluster, the usual case) the claim is a row of a local ETS table instead: a
-%%% transaction costs ~45 us, a third of what a whole request costs the VM. Per vhost the table is bounded by
-%%% idempotency_max_keys and idempotency_max_bytes (counted on each node, made exact from the
-%%% whole table at every sweep); past 90% of a bound the oldest finished keys are forgotten first.
+%%% transaction costs ~45 us, a third of what a whole request costs the VM. Per vhost the table
+%%% is bounded by idempotency_max_keys and idempotency_max_bytes (counted on each node, made
+%%% exact from the whole table at every sweep); past 90% of a bound the oldest finished keys are
+%%% forgotten first.
 %%% One sweeper per node (this gen_server) forgets expired keys and applies the bounds.
 %%%----------------------------------------------------------------------
 -module(mod_rest_idempotency).

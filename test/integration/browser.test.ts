@@ -305,6 +305,30 @@ describe('browsers: forged requests refused, CORS for listed origins (headless C
       await expectNotDelivered(bob, (s) => s.toString().includes(text), xmppSentinel(carol, bob));
     });
 
+    it('answers a page of another site that sends wrong Basic credentials 403, never a 401 that would make the browser ask for a password', async function () {
+      const text = unique('basic-prompt');
+      const json = JSON.stringify({ kind: 'message', to: 'bob@localhost', body: text });
+      const wrong = basic('alice', 'not-her-password');
+      const cases: Array<[string, string, string]> = [
+        ['cross-site', 'http://evil.example', CATALOGUE.ORIGIN_NOT_ALLOWED.body],
+        ['same-site', `http://127.0.0.1:${listed.port}`, CATALOGUE.BROWSER_BASIC.body],
+      ];
+      for (const [site, origin, refusal] of cases) {
+        const reply = await post(sb!, json, {
+          headers: { Origin: origin, 'Sec-Fetch-Site': site, 'Content-Type': 'application/json', Accept: 'text/plain', Authorization: wrong },
+        });
+        expect([reply.status, reply.body], site).to.deep.equal([403, refusal]);
+        expect(reply.headers['www-authenticate'], site).to.equal(undefined);
+      }
+      // The server's own pages, and clients that are no browser, are still challenged.
+      for (const headers of [{ 'Sec-Fetch-Site': 'same-origin' }, {}] as Array<Record<string, string>>) {
+        const reply = await post(sb!, json, { headers: { ...headers, 'Content-Type': 'application/json', Accept: 'text/plain', Authorization: wrong } });
+        expect(reply.status, JSON.stringify(headers)).to.equal(401);
+        expect(reply.headers['www-authenticate'], JSON.stringify(headers)).to.match(/^Basic /);
+      }
+      await expectNotDelivered(bob, (s) => s.toString().includes(text), xmppSentinel(carol, bob));
+    });
+
     it('gets nothing done for the same page on origins not listed, the refusal in the network log', async function () {
       other.set('/app.html', app(sb!.restUrl));
       const token = await issueToken('alice@localhost');
