@@ -15,35 +15,21 @@
 -include("ejabberd_http.hrl").
 
 %% The request frame's optional browser fields (origin, fetch_site, own_origin, auth_scheme).
-%% ejabberd_http knows Origin and Sec-Fetch-Site by no atom: they come as binaries, as sent;
-%% the first of each is the one read.
--spec request_fields(#request{}, mod_rest_api:credentials()) -> map().
 %% A request with neither Origin nor Sec-Fetch-Site is no browser's cross-origin request
-%% (browser.ts decides nothing for it): it carries no fields, and costs one pass over the headers.
+%% (browser.ts decides nothing for it) and carries none. ejabberd_http knows these two headers
+%% by no atom: they come as binaries, as sent; the first of each is the one read.
+-spec request_fields(#request{}, mod_rest_api:credentials()) -> map().
 request_fields(#request{tp = TP, headers = Headers}, Credentials) ->
-    case browser_headers(Headers, undefined, undefined) of
+    case {first(<<"origin">>, Headers), first(<<"sec-fetch-site">>, Headers)} of
         {undefined, undefined} -> #{};
         {Origin, FetchSite} -> fields(TP, Headers, Credentials, Origin, FetchSite)
     end.
 
-browser_headers([{Name, Value} | Rest], Origin, FetchSite) when is_binary(Name) ->
-    case byte_size(Name) of
-        6 when Origin == undefined ->
-            case mod_rest_api:header_values(<<"origin">>, [{Name, Value}]) of
-                [V] -> browser_headers(Rest, V, FetchSite);
-                [] -> browser_headers(Rest, Origin, FetchSite)
-            end;
-        14 when FetchSite == undefined ->
-            case mod_rest_api:header_values(<<"sec-fetch-site">>, [{Name, Value}]) of
-                [V] -> browser_headers(Rest, Origin, V);
-                [] -> browser_headers(Rest, Origin, FetchSite)
-            end;
-        _ -> browser_headers(Rest, Origin, FetchSite)
-    end;
-browser_headers([_ | Rest], Origin, FetchSite) ->
-    browser_headers(Rest, Origin, FetchSite);
-browser_headers([], Origin, FetchSite) ->
-    {Origin, FetchSite}.
+first(Name, Headers) ->
+    case mod_rest_api:header_values(Name, Headers) of
+        [Value | _] -> Value;
+        [] -> undefined
+    end.
 
 fields(TP, Headers, Credentials, Origin, FetchSite) ->
     Fields = [{origin, Origin},

@@ -115,7 +115,7 @@ keyed(Key, Fingerprint, #{host := Host, opts := Opts} = Context, Run) ->
         {ok, Scope, Context1} ->
             Id = {Host, Scope, Key},
             Now = erlang:system_time(millisecond),
-            case claim(Id, Fingerprint, Now, pending_deadline(Opts)) of
+            case claim(Id, Fingerprint, Now, Opts) of
                 {claimed, {cluster, _} = Claim} ->
                     bound(Host, Opts),
                     carry_out(Id, Claim, Key, Fingerprint, Now, Context1, Run);
@@ -262,14 +262,14 @@ pending_deadline(Opts) ->
 
 %% The claim. With other copies of the table (a cluster), in a transaction: of two nodes
 %% claiming one key at once, one wins. Alone, by a row of ?CLAIMS.
-claim(Id, Fingerprint, Now, PendingFor) ->
+claim(Id, Fingerprint, Now, Opts) ->
     case mnesia:table_info(?TAB, where_to_write) of
         [Node] when Node == node() -> claim_locally(Id, Fingerprint, Now, 3);
         _ ->
             %% A claim made here while this node was alone may still be in flight.
             case local_claim(Id, Fingerprint) of
-                free -> claim_in_cluster(Id, Fingerprint, Now, PendingFor);
-                {gone, _Row} -> claim_in_cluster(Id, Fingerprint, Now, PendingFor);
+                free -> claim_in_cluster(Id, Fingerprint, Now, Opts);
+                {gone, _Row} -> claim_in_cluster(Id, Fingerprint, Now, Opts);
                 Held -> Held
             end
     end.
@@ -324,9 +324,9 @@ kept(Id, Fingerprint, Now) ->
             end
     end.
 
-claim_in_cluster({Host, _, _} = Id, Fingerprint, Now, PendingFor) ->
+claim_in_cluster({Host, _, _} = Id, Fingerprint, Now, Opts) ->
     Pending = #rest_idempotency{id = Id, fingerprint = Fingerprint, state = {pending, self()},
-                                created = Now, expires = Now + PendingFor},
+                                created = Now, expires = Now + pending_deadline(Opts)},
     F = fun() ->
                 case mnesia:read(?TAB, Id, write) of
                     [] ->
