@@ -13,7 +13,7 @@ STAGE := _build/mod_rest
 WORKER_SOURCES := $(shell find src -name '*.ts') tsconfig.json
 ERL_SOURCES := $(wildcard erl/*.erl erl/*.app.src) rebar.config rebar.config.script
 
-.PHONY: help deps browser build dist install uninstall run test test-unit test-erl test-integration test-matrix test-prosody torture lint clean original compare bench
+.PHONY: help deps browser build dist install uninstall run test test-unit test-erl test-integration test-matrix test-prosody torture lint clean original compare bench floor
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -144,6 +144,18 @@ $(ORIGINAL)/ebin/mod_rest.beam: _build/.debian
 	dpkg -x _build/original/deb/ejabberd-mod-rest_*.deb _build/original/deb/x
 	cp _build/original/deb/x/usr/lib/*/ejabberd-*/ebin/mod_rest.beam $(ORIGINAL)/ebin/
 	printf 'author: "Debian ejabberd-mod-rest"\ncategory: "http"\nsummary: "original, for comparison"\nhome: ""\nurl: ""\n' > $(ORIGINAL)/mod_rest.spec
+
+# The design's floor (scripts/bench/floor/): a port round trip to a worker that echoes, then the
+# original's work. For `BENCH_OURS=_build/floor/mod_rest make bench`; never installed.
+FLOOR := _build/floor/mod_rest
+floor: build $(FLOOR)/ebin/mod_rest.beam ## build the design's floor (a bound for ours) into _build/floor
+
+$(FLOOR)/ebin/mod_rest.beam: scripts/bench/floor/mod_rest.erl scripts/bench/floor/echo-worker.js $(STAGE)/.built
+	rm -rf $(FLOOR) && mkdir -p $(FLOOR)/ebin $(FLOOR)/priv/worker
+	erlc -o $(FLOOR)/ebin -I $$(ls -d /usr/lib/*/ejabberd-*/include | head -1) scripts/bench/floor/mod_rest.erl
+	cp -r $(STAGE)/priv/worker/port $(FLOOR)/priv/worker/
+	cp scripts/bench/floor/echo-worker.js $(FLOOR)/priv/worker/main.js
+	printf 'author: "mod_rest bench"\ncategory: "http"\nsummary: "the design floor, for comparison"\nhome: ""\nurl: ""\n' > $(FLOOR)/mod_rest.spec
 
 compare: build original ## print the original and ours side by side on the same requests
 	npx tsx scripts/compare-original.ts

@@ -28,6 +28,11 @@ const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : null;
  * the original's place, with ours' options, for an A/B of two versions of ours in one run.
  */
 const BASELINE = process.env.BENCH_BASELINE || undefined;
+/**
+ * BENCH_OURS=DIR: run another module tree in ours' place, e.g. the design's floor
+ * (`make floor`: _build/floor/mod_rest, scripts/bench/floor/), against the original.
+ */
+const OURS_TREE = process.env.BENCH_OURS || undefined;
 const LOAD_LUA = path.join(ROOT, 'scripts', 'bench', 'load.lua');
 const RECIPIENT = 'receiver@localhost';
 
@@ -245,7 +250,7 @@ async function startNode(which: Which, base: string): Promise<Node> {
     modRest: which === 'ours' || BASELINE ? { allowed_ips: ['127.0.0.1'], access_commands: 'open' } : { allowed_ips: ['127.0.0.1'] },
     // The module under test, not the archive: no mod_mam on either node.
     config: { modules: { mod_roster: {}, mod_disco: {} }, loglevel: 'warning' },
-    ...(which === 'original' ? { moduleTree: BASELINE ?? ORIGINAL_TREE } : {}),
+    ...(which === 'original' ? { moduleTree: BASELINE ?? ORIGINAL_TREE } : OURS_TREE ? { moduleTree: OURS_TREE } : {}),
   });
   await sandbox.start();
   const receiver = await Receiver.login(sandbox);
@@ -264,6 +269,7 @@ async function main(): Promise<void> {
     const [original, ours] = nodes as [Node, Node];
     console.log(`bench: ${ROUNDS} alternated rounds of ${SECONDS} s per scenario; medians shown\n`);
     if (BASELINE) console.log(`"original" below is the baseline tree ${BASELINE}, run with ours' options\n`);
+    if (OURS_TREE) console.log(`"ours" below is the tree ${OURS_TREE}\n`);
 
     // Warm-up: both nodes, a short stanza load, so the first round is not penalised.
     for (const n of nodes) await stanzaRound(n, 16, `warm-${n.which}`);

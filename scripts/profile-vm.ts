@@ -10,6 +10,7 @@
 // skips the original.
 //   npx tsx scripts/profile-vm.ts        (PROFILE_SECONDS, PROFILE_TOP, PROFILE_MODE, PROFILE_ONLY)
 import { client, xml } from '@xmpp/client';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +23,11 @@ const TOP = Number(process.env.PROFILE_TOP ?? 25);
 const WORKER = process.env.PROFILE_WORKER === '1';
 const MODE = process.env.PROFILE_MODE ?? 'stanza';
 const ONLY = process.env.PROFILE_ONLY as Which | undefined;
+// PROFILE_TOOL=perf samples the VM's OS process with `perf record -e cpu-clock` instead of eprof
+// (needs ERL_FLAGS='+JPperf true' for the JIT's symbols): real CPU, the emulator's own work
+// (schedulers, GC, port I/O) included, nothing inflated.
+const TOOL = process.env.PROFILE_TOOL ?? 'eprof';
+const PERF_HZ = 2000;
 const LOAD_LUA = path.join(ROOT, 'scripts', 'bench', 'load.lua');
 const RECIPIENT = 'receiver@localhost';
 
@@ -75,15 +81,68 @@ async function profile(which: Which, base: string, cpuProfDir: string): Promise<
     await xmpp.start();
     await xmpp.send(xml('presence'));
     await wrk(sb.restUrl, 16, 2, LOAD_LUA, ['stanza', RECIPIENT, `warm-${which}`]);
+    const args = [which === 'ours' ? MODE : 'stanza', RECIPIENT, `profile-${which}`];
+    if (TOOL === 'perf' || TOOL === 'syscalls') return await perfProfile(sb, which, base, args);
     const log = path.join(base, `${which}.eprof`);
     await sb.rpc(`eprof:start(), profiling = eprof:start_profiling(erlang:processes(), {'_', '_', '_'}, [set_on_spawn]).`);
-    const r = await wrk(sb.restUrl, 16, SECONDS, LOAD_LUA, [which === 'ours' ? MODE : 'stanza', RECIPIENT, `profile-${which}`]);
+    const r = await wrk(sb.restUrl, 16, SECONDS, LOAD_LUA, args);
     await sb.rpc(`profiling_stopped = eprof:stop_profiling(), eprof:log("${log}"), eprof:analyze(total, [{sort, time}]), eprof:stop().`);
     return { requests: r.requests, rows: parseEprof(readFileSync(log, 'utf8')) };
   } finally {
     await xmpp.stop().catch(() => undefined);
     await sb.stop();
   }
+}
+
+/** perf's samples of the VM's process during the load, as µs of CPU per symbol (calls unknown: 0). */
+async function perfProfile(sb: Sandbox, which: Which, base: string, args: string[]): Promise<{ requests: number; rows: Row[] }> {
+  const pid = (await sb.rpc('os:getpid().')).replace(/[^0-9]/g, '');
+  if (TOOL === 'syscalls') return await syscallProfile(sb, pid, args);
+  const data = path.join(base, `${which}.perf`);
+  const rec = spawn('perf', ['record', '-q', '-e', 'cpu-clock', '-F', String(PERF_HZ), '-p', pid, '-o', data, '--', 'sleep', String(SECONDS)], { stdio: 'ignore' });
+  const done = new Promise((resolve) => rec.once('exit', resolve));
+  const r = await wrk(sb.restUrl, 16, SECONDS, LOAD_LUA, args);
+  await done;
+  const report = spawnSync('perf', ['report', '-i', data, '--stdio', '--no-children', '--sort', 'dso,sym', '-F', 'sample,dso,sym'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const rows: Row[] = [];
+  for (const line of report.stdout.split('\n')) {
+    // "  1234  beam.smp  [.] erts_schedule": JIT code is named "$Module:Function/Arity" in perf-PID.map.
+    const m = line.match(/^\s+(\d+)\s+(.+?)\s+\[.\]\s+(.+?)\s*$/);
+    if (!m) continue;
+    const [, samples, dso, sym] = m as unknown as [string, string, string, string];
+    const fn = sym.startsWith('$') && sym.includes(':') ? sym.slice(1).replace(/-CodeInfoPrologue$/, '') : `${dso.replace(/:/g, '.')}:${sym}`;
+    rows.push({ fn: fn.replace(/\|/g, '/'), calls: 0, us: (Number(samples) * 1e6) / PERF_HZ });
+  }
+  return { requests: r.requests, rows: rows.sort((a, b) => b.us - a.us) };
+}
+
+/** PROFILE_TOOL=syscalls: the VM's system calls during the load (`perf trace -s`), all threads summed. */
+async function syscallProfile(sb: Sandbox, pid: string, args: string[]): Promise<{ requests: number; rows: Row[] }> {
+  const trace = spawn('perf', ['trace', '-s', '-p', pid, '--', 'sleep', String(SECONDS)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Page faults too: memory a table grows into costs the kernel's time, not the VM's.
+  const stat = spawn('perf', ['stat', '-x', ',', '-e', 'page-faults', '-p', pid, '--', 'sleep', String(SECONDS)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let statOut = '';
+  stat.stderr!.on('data', (d) => (statOut += d));
+  const statDone = new Promise((resolve) => stat.once('exit', resolve));
+  let out = '';
+  trace.stdout!.on('data', (d) => (out += d));
+  trace.stderr!.on('data', (d) => (out += d));
+  const done = new Promise((resolve) => trace.once('exit', resolve));
+  const r = await wrk(sb.restUrl, 16, SECONDS, LOAD_LUA, args);
+  await Promise.all([done, statDone]);
+  const sums = new Map<string, Row>();
+  const faultCount = statOut.match(/^(\d+),,page-faults/m);
+  if (faultCount) sums.set('page-faults', { fn: 'kernel:page-faults', calls: Number(faultCount[1]), us: 0 });
+  for (const line of out.split('\n')) {
+    // "   writev   1234   0   56.789   ..." : name, calls, errors, total ms
+    const m = line.match(/^\s+(\w+)\s+(\d+)\s+(\d+)\s+([\d.]+)\s/);
+    if (!m) continue;
+    const row = sums.get(m[1]!) ?? { fn: `syscall:${m[1]!}`, calls: 0, us: 0 };
+    row.calls += Number(m[2]);
+    row.us += Number(m[4]) * 1000;
+    sums.set(m[1]!, row);
+  }
+  return { requests: r.requests, rows: [...sums.values()].sort((a, b) => b.calls - a.calls) };
 }
 
 function byModule(rows: Row[]): Row[] {
