@@ -33,6 +33,8 @@ const BASELINE = process.env.BENCH_BASELINE || undefined;
  * (`make floor`: _build/floor/mod_rest, scripts/bench/floor/), against the original.
  */
 const OURS_TREE = process.env.BENCH_OURS || undefined;
+/** BENCH_EXTRA='{"idempotency_max_keys": 2000}': more mod_rest options for ours (JSON), for experiments. */
+const EXTRA_OPTIONS = JSON.parse(process.env.BENCH_EXTRA ?? '{}') as Record<string, unknown>;
 const LOAD_LUA = path.join(ROOT, 'scripts', 'bench', 'load.lua');
 const RECIPIENT = 'receiver@localhost';
 
@@ -247,7 +249,7 @@ async function startNode(which: Which, base: string): Promise<Node> {
     httpPort: await freePort(),
     users: [['receiver', 'receiver-pw'], ['sender', 'sender-pw']],
     // Ours runs commands without credentials, as the original does: the same work on both.
-    modRest: which === 'ours' || BASELINE ? { allowed_ips: ['127.0.0.1'], access_commands: 'open' } : { allowed_ips: ['127.0.0.1'] },
+    modRest: which === 'ours' || BASELINE ? { allowed_ips: ['127.0.0.1'], access_commands: 'open', ...EXTRA_OPTIONS } : { allowed_ips: ['127.0.0.1'] },
     // The module under test, not the archive: no mod_mam on either node.
     config: { modules: { mod_roster: {}, mod_disco: {} }, loglevel: 'warning' },
     ...(which === 'original' ? { moduleTree: BASELINE ?? ORIGINAL_TREE } : OURS_TREE ? { moduleTree: OURS_TREE } : {}),

@@ -99,7 +99,10 @@ async function perfProfile(sb: Sandbox, which: Which, base: string, args: string
   const pid = (await sb.rpc('os:getpid().')).replace(/[^0-9]/g, '');
   if (TOOL === 'syscalls') return await syscallProfile(sb, pid, args);
   const data = path.join(base, `${which}.perf`);
-  const rec = spawn('perf', ['record', '-q', '-e', 'cpu-clock', '-F', String(PERF_HZ), '-p', pid, '-o', data, '--', 'sleep', String(SECONDS)], { stdio: 'ignore' });
+  // PROFILE_CALLGRAPH=1: frame-pointer call graphs too (the JIT keeps frame pointers under
+  // +JPperf true), for `perf report --children -i` on the kept data (PROFILE_KEEP=1).
+  const graph = process.env.PROFILE_CALLGRAPH === '1' ? ['--call-graph', 'fp'] : [];
+  const rec = spawn('perf', ['record', '-q', '-e', 'cpu-clock', '-F', String(PERF_HZ), ...graph, '-p', pid, '-o', data, '--', 'sleep', String(SECONDS)], { stdio: 'ignore' });
   const done = new Promise((resolve) => rec.once('exit', resolve));
   const r = await wrk(sb.restUrl, 16, SECONDS, LOAD_LUA, args);
   await done;

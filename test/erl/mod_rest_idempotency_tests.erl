@@ -23,6 +23,9 @@ fingerprint_test() ->
     ?assertNotEqual(Base, F(<<"POST">>, [], <<"<message/> ">>)),               % the body
     ?assertNotEqual(Base, F(<<"POST">>, [<<"echo">>], <<"<message/>">>)),       % the path
     ?assertNotEqual(Base, F(<<"PUT">>, [], <<"<message/>">>)),                   % the method
+    %% Behind a secret: not the plain hash of what was sent, which could be guessed back.
+    ?assertNotEqual(Base, crypto:hash(sha256, [<<"POST">>, 0, <<>>, 0, <<"<message/>">>])),
+    ?assertNotEqual(Base, crypto:hash(sha256, [0, <<"POST">>, 0, <<>>, 0, <<"<message/>">>])),
     %% Segments are told apart from the body: no two requests share their bytes.
     ?assertNotEqual(F(<<"POST">>, [<<"a">>], <<"b">>), F(<<"POST">>, [], <<"a", 0, "b">>)).
 
