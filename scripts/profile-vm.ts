@@ -83,6 +83,13 @@ async function profile(which: Which, base: string, cpuProfDir: string): Promise<
     await wrk(sb.restUrl, 16, 2, LOAD_LUA, ['stanza', RECIPIENT, `warm-${which}`]);
     const args = [which === 'ours' ? MODE : 'stanza', RECIPIENT, `profile-${which}`];
     if (TOOL === 'perf' || TOOL === 'syscalls') return await perfProfile(sb, which, base, args);
+    if (TOOL === 'eval') {
+      // PROFILE_TOOL=eval: the load alone, then PROFILE_EVAL (an Erlang expression) on the node,
+      // printed: for figures that instrumentation of one's own collected during the load.
+      const r = await wrk(sb.restUrl, 16, SECONDS, LOAD_LUA, args);
+      console.log(`${which}: ${r.requests} requests; ${process.env.PROFILE_EVAL} ->\n${await sb.rpc(process.env.PROFILE_EVAL ?? 'ok.')}`);
+      return { requests: r.requests, rows: [] };
+    }
     const log = path.join(base, `${which}.eprof`);
     await sb.rpc(`eprof:start(), profiling = eprof:start_profiling(erlang:processes(), {'_', '_', '_'}, [set_on_spawn]).`);
     const r = await wrk(sb.restUrl, 16, SECONDS, LOAD_LUA, args);
@@ -119,33 +126,33 @@ async function perfProfile(sb: Sandbox, which: Which, base: string, args: string
   return { requests: r.requests, rows: rows.sort((a, b) => b.us - a.us) };
 }
 
-/** PROFILE_TOOL=syscalls: the VM's system calls during the load (`perf trace -s`), all threads summed. */
+/** The events PROFILE_TOOL=syscalls counts, in the kernel (cheap: the load runs at full speed). */
+const COUNTED = ['read', 'write', 'writev', 'recvfrom', 'epoll_wait', 'futex', 'sched_yield', 'getpeername'];
+
+/**
+ * PROFILE_TOOL=syscalls: system calls, page faults and context switches per request, of the VM and
+ * of the worker apart (`perf stat` on tracepoints). Fewer requests per wake-up show as more calls.
+ */
 async function syscallProfile(sb: Sandbox, pid: string, args: string[]): Promise<{ requests: number; rows: Row[] }> {
-  const trace = spawn('perf', ['trace', '-s', '-p', pid, '--', 'sleep', String(SECONDS)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  // Page faults too: memory a table grows into costs the kernel's time, not the VM's.
-  const stat = spawn('perf', ['stat', '-x', ',', '-e', 'page-faults', '-p', pid, '--', 'sleep', String(SECONDS)], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let statOut = '';
-  stat.stderr!.on('data', (d) => (statOut += d));
-  const statDone = new Promise((resolve) => stat.once('exit', resolve));
-  let out = '';
-  trace.stdout!.on('data', (d) => (out += d));
-  trace.stderr!.on('data', (d) => (out += d));
-  const done = new Promise((resolve) => trace.once('exit', resolve));
+  const events = [...COUNTED.map((c) => `syscalls:sys_enter_${c}`), 'page-faults', 'context-switches'].join(',');
+  const worker = sb.workerPids()[0];
+  const stat = (p: string | number) => {
+    const child = spawn('perf', ['stat', '-x', ',', '-e', events, '-p', String(p), '--', 'sleep', String(SECONDS)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let out = '';
+    child.stderr!.on('data', (d) => (out += d));
+    return new Promise<string>((resolve) => child.once('exit', () => resolve(out)));
+  };
+  const stats = Promise.all([stat(pid), worker === undefined ? Promise.resolve('') : stat(worker)]);
   const r = await wrk(sb.restUrl, 16, SECONDS, LOAD_LUA, args);
-  await Promise.all([done, statDone]);
-  const sums = new Map<string, Row>();
-  const faultCount = statOut.match(/^(\d+),,page-faults/m);
-  if (faultCount) sums.set('page-faults', { fn: 'kernel:page-faults', calls: Number(faultCount[1]), us: 0 });
-  for (const line of out.split('\n')) {
-    // "   writev   1234   0   56.789   ..." : name, calls, errors, total ms
-    const m = line.match(/^\s+(\w+)\s+(\d+)\s+(\d+)\s+([\d.]+)\s/);
-    if (!m) continue;
-    const row = sums.get(m[1]!) ?? { fn: `syscall:${m[1]!}`, calls: 0, us: 0 };
-    row.calls += Number(m[2]);
-    row.us += Number(m[4]) * 1000;
-    sums.set(m[1]!, row);
+  const [vm, wk] = await stats;
+  const rows: Row[] = [];
+  for (const [who, out] of [['vm', vm], ['worker', wk]] as const) {
+    for (const line of out.split('\n')) {
+      const m = line.match(/^(\d+),[^,]*,(?:syscalls:sys_enter_)?([\w-]+)/);
+      if (m) rows.push({ fn: `${who}:${m[2]!}`, calls: Number(m[1]), us: 0 });
+    }
   }
-  return { requests: r.requests, rows: [...sums.values()].sort((a, b) => b.calls - a.calls) };
+  return { requests: r.requests, rows };
 }
 
 function byModule(rows: Row[]): Row[] {
