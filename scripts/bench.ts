@@ -225,6 +225,8 @@ interface Scenario {
   latencyOnly?: boolean;
   /** What `rps` counts, when not requests (a batch's messages). */
   unit?: string;
+  /** Only with BENCH_BASELINE: two builds of ours side by side. */
+  baselineOnly?: boolean;
 }
 
 const SCENARIOS: Scenario[] = [
@@ -238,6 +240,8 @@ const SCENARIOS: Scenario[] = [
     run: (n, tag) => (n.which === 'ours' && !BASELINE ? batchRound(n, 16, tag) : stanzaRound(n, 16, tag)),
     unit: 'msg/s',
   },
+  // A change to mod_rest_idempotency against the build before it: each request with a key of its own.
+  { name: 'keyed stanza, 16 connections', run: (n, tag) => stanzaRound(n, 16, tag, 'keyed'), baselineOnly: true },
   { name: 'stanza of 1 MiB', run: (n, tag) => bigStanzaRound(n, 1 << 20, tag), latencyOnly: true },
   { name: 'stanza of 10 MiB', run: (n, tag) => bigStanzaRound(n, 10 << 20, tag), latencyOnly: true },
 ];
@@ -277,7 +281,7 @@ async function main(): Promise<void> {
     for (const n of nodes) await stanzaRound(n, 16, `warm-${n.which}`);
 
     const results: Array<{ scenario: Scenario; o: Sample[]; u: Sample[] }> = [];
-    for (const scenario of SCENARIOS.filter((s) => ONLY === null || ONLY.test(s.name))) {
+    for (const scenario of SCENARIOS.filter((s) => (ONLY === null || ONLY.test(s.name)) && (BASELINE || !s.baselineOnly))) {
       const o: Sample[] = [];
       const u: Sample[] = [];
       for (let round = 0; round < ROUNDS; round++) {
