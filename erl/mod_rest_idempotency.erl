@@ -147,10 +147,9 @@ carry_out({Host, _, _} = Id, Claim, Key, Fingerprint, Now, #{opts := Opts} = Con
     case keepable(Outcome) andalso Bytes =< mod_rest_opt:idempotency_max_bytes(Opts) of
         true ->
             %% Written before the claim is let go: whoever claims the key next finds it.
-            mnesia:dirty_write(?TAB, #rest_idempotency{
-                                        id = Id, fingerprint = Fingerprint, state = done,
-                                        answer = Kept, bytes = Bytes, created = Now,
-                                        expires = Now + mod_rest_opt:idempotency_key_lifetime(Opts)}),
+            keep(Claim, #rest_idempotency{id = Id, fingerprint = Fingerprint, state = done,
+                                          answer = Kept, bytes = Bytes, created = Now,
+                                          expires = Now + mod_rest_opt:idempotency_key_lifetime(Opts)}),
             ets:insert(?ORDER, {{Host, Now, Id}}),
             case Claim of
                 {cluster, _} -> usage(Host, 0, Bytes);
@@ -164,6 +163,14 @@ carry_out({Host, _, _} = Id, Claim, Key, Fingerprint, Now, #{opts := Opts} = Con
             count(not_kept)
     end,
     Answer.
+
+%% In a cluster the answer is on every node before its client has it: a retry that a load
+%% balancer sends to another node at once is replayed there, not told 409 because the
+%% asynchronous copy of a dirty write had not arrived yet. Alone, there is no other copy.
+keep({cluster, _}, Record) ->
+    ok = mnesia:sync_dirty(fun() -> mnesia:write(?TAB, Record, write) end);
+keep({local, _}, Record) ->
+    mnesia:dirty_write(?TAB, Record).
 
 %% Nothing is kept for the key: a later request with it is carried out afresh.
 let_go(Id, Claim, Fingerprint) ->
