@@ -6,7 +6,8 @@
 %%% (echo-worker.js), then does what the original does in the VM: parse, the sender's
 %%% user_send_packet hook, route, "Ok". No checks, no options, no metrics, one process hop
 %%% each way. What this costs above the original is the price of the extra process itself:
-%%% no implementation of the design can be cheaper, so its ratio to the original bounds ours.
+%%% only batching the port writes of many requests (which ours does, this does not) could make
+%%% an implementation of the design cheaper, so its ratio to the original bounds ours.
 %%% With an Idempotency-Key header, the least a key can cost: a claim (ets:insert_new) and the
 %%% answer kept (ets:insert) in a table of this node -- no cluster, no fingerprint, no bounds,
 %%% no expiry -- so that make bench's idempotency scenario on it bounds mod_rest_idempotency.
