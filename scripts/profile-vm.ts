@@ -109,10 +109,9 @@ async function perfProfile(sb: Sandbox, which: Which, base: string, args: string
   // PROFILE_CALLGRAPH=1: frame-pointer call graphs too (the JIT keeps frame pointers under
   // +JPperf true), for `perf report --children -i` on the kept data (PROFILE_KEEP=1).
   const graph = process.env.PROFILE_CALLGRAPH === '1' ? ['--call-graph', 'fp'] : [];
-  const rec = spawn('perf', ['record', '-q', '-e', 'cpu-clock', '-F', String(PERF_HZ), ...graph, '-p', pid, '-o', data, '--', 'sleep', String(SECONDS)], { stdio: 'ignore' });
-  const done = new Promise((resolve) => rec.once('exit', resolve));
+  const recorded = perfDuringLoad(['record', '-q', '-e', 'cpu-clock', '-F', String(PERF_HZ), ...graph, '-p', pid, '-o', data]);
   const r = await wrk(sb.restUrl, 16, SECONDS, LOAD_LUA, args);
-  await done;
+  await recorded;
   const report = spawnSync('perf', ['report', '-i', data, '--stdio', '--no-children', '--sort', 'dso,sym', '-F', 'sample,dso,sym'], { encoding: 'utf8', maxBuffer: 64 << 20 });
   const rows: Row[] = [];
   for (const line of report.stdout.split('\n')) {
@@ -126,6 +125,14 @@ async function perfProfile(sb: Sandbox, which: Which, base: string, args: string
   return { requests: r.requests, rows: rows.sort((a, b) => b.us - a.us) };
 }
 
+/** `perf ARGS -- sleep SECONDS`, started with the load and lasting as long; what it wrote to stderr. */
+function perfDuringLoad(args: string[]): Promise<string> {
+  const child = spawn('perf', [...args, '--', 'sleep', String(SECONDS)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let out = '';
+  child.stderr!.on('data', (d) => (out += d));
+  return new Promise<string>((resolve) => child.once('exit', () => resolve(out)));
+}
+
 /** The events PROFILE_TOOL=syscalls counts, in the kernel (cheap: the load runs at full speed). */
 const COUNTED = ['read', 'write', 'writev', 'recvfrom', 'epoll_wait', 'futex', 'sched_yield', 'getpeername'];
 
@@ -136,12 +143,7 @@ const COUNTED = ['read', 'write', 'writev', 'recvfrom', 'epoll_wait', 'futex', '
 async function syscallProfile(sb: Sandbox, pid: string, args: string[]): Promise<{ requests: number; rows: Row[] }> {
   const events = [...COUNTED.map((c) => `syscalls:sys_enter_${c}`), 'page-faults', 'context-switches'].join(',');
   const worker = sb.workerPids()[0];
-  const stat = (p: string | number) => {
-    const child = spawn('perf', ['stat', '-x', ',', '-e', events, '-p', String(p), '--', 'sleep', String(SECONDS)], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let out = '';
-    child.stderr!.on('data', (d) => (out += d));
-    return new Promise<string>((resolve) => child.once('exit', () => resolve(out)));
-  };
+  const stat = (p: string | number) => perfDuringLoad(['stat', '-x', ',', '-e', events, '-p', String(p)]);
   const stats = Promise.all([stat(pid), worker === undefined ? Promise.resolve('') : stat(worker)]);
   const r = await wrk(sb.restUrl, 16, SECONDS, LOAD_LUA, args);
   const [vm, wk] = await stats;
@@ -167,9 +169,23 @@ function byModule(rows: Row[]): Row[] {
   return [...m.values()].sort((a, b) => b.us - a.us);
 }
 
+/** What each tool measures, for the report's headings. */
+const MEASURED: Record<string, string> = {
+  eprof: 'eprof over every process of the VM',
+  perf: "perf's CPU samples of the VM's OS process",
+  syscalls: 'system calls, page faults and context switches of the VM and the worker (perf stat)',
+};
+
 function table(title: string, rows: Row[], requests: number, total: number): void {
   console.log(`\n### ${title}\n`);
-  console.log('| function | calls/request | µs/request (under eprof) | share |');
+  if (TOOL === 'syscalls') {
+    // Counts only: nothing timed.
+    console.log('| event | per request |\n|---|---:|');
+    for (const r of rows.slice(0, TOP)) console.log(`| \`${r.fn}\` | ${(r.calls / requests).toFixed(2)} |`);
+    return;
+  }
+  const us = TOOL === 'perf' ? 'µs/request (CPU)' : 'µs/request (under eprof)';
+  console.log(`| function | calls/request | ${us} | share |`);
   console.log('|---|---:|---:|---:|');
   for (const r of rows.slice(0, TOP)) {
     console.log(`| \`${r.fn}\` | ${(r.calls / requests).toFixed(1)} | ${(r.us / requests).toFixed(1)} | ${((100 * r.us) / total).toFixed(1)} % |`);
@@ -212,11 +228,12 @@ async function main(): Promise<void> {
     const profiled = ONLY ? [ONLY] : (['original', 'ours'] as const);
     const results: Partial<Record<Which, { requests: number; rows: Row[] }>> = {};
     for (const which of profiled) results[which] = await profile(which, base, cpuProfDir);
-    console.log(`eprof over every process of the VM, ${SECONDS} s of 16 connections posting single stanzas (make bench's load; ours: ${MODE})`);
-    for (const which of profiled) {
+    // PROFILE_TOOL=eval printed its answers as it went.
+    if (TOOL !== 'eval') console.log(`${MEASURED[TOOL] ?? TOOL}, ${SECONDS} s of 16 connections posting single stanzas (make bench's load; ours: ${MODE})`);
+    for (const which of TOOL === 'eval' ? [] : profiled) {
       const { requests, rows } = results[which]!;
       const total = rows.reduce((a, r) => a + r.us, 0);
-      console.log(`\n## ${which}: ${requests} requests, ${(total / requests).toFixed(0)} µs/request traced`);
+      console.log(`\n## ${which}: ${requests} requests${TOOL === 'syscalls' ? '' : `, ${(total / requests).toFixed(0)} µs/request traced`}`);
       table(`${which}, by module`, byModule(rows), requests, total);
       table(`${which}, by function`, rows, requests, total);
     }

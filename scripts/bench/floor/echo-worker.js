@@ -4,16 +4,11 @@
 // one write. Installed as priv/worker/main.js of the floor's module tree.
 const path = require('node:path');
 const { PortIo } = require(path.join(__dirname, 'port', 'stdio.js'));
+const { frame } = require(path.join(__dirname, 'port', 'framing.js'));
 
 const io = new PortIo();
 for (;;) {
   const frames = io.read();
   if (frames === null) break;
-  const out = [];
-  for (const f of frames) {
-    const head = Buffer.allocUnsafe(4);
-    head.writeUInt32BE(f.length, 0);
-    out.push(head, f);
-  }
-  io.write(Buffer.concat(out));
+  if (frames.length > 0) io.write(Buffer.concat(frames.map(frame)));
 }
