@@ -17,11 +17,14 @@
 %%% (created with ejabberd_mnesia:create/3, as mod_bosh and mod_stream_mgmt do), so that a retry
 %%% a load balancer sends to the other node is recognised. In a cluster a key is claimed in a
 %%% transaction: two nodes cannot both carry out the same key. On a node whose copy is the only
-%%% one (no cluster, the usual case) the claim is a row of a local ETS table instead: a
-%%% transaction costs ~45 us, a third of what a whole request costs the VM. Per vhost the table
-%%% is bounded by idempotency_max_keys and idempotency_max_bytes (counted on each node, made
-%%% exact from the whole table at every sweep); past 90% of a bound the oldest finished keys are
-%%% forgotten first.
+%%% one (no cluster, the usual case) the table is read and written as the ETS table it is, as
+%%% Mnesia's own ets access context (mnesia:ets/1) does for a table without other copies: the
+%%% claim is an ets:insert_new of the pending row, the answer an ets:insert over it. A
+%%% transaction costs ~45 us, a third of what a whole request costs the VM, and a dirty write
+%%% several table lookups of Mnesia's before the insert. A second node that joins copies the
+%%% table, pending rows and answers alike. Per vhost the table is bounded by
+%%% idempotency_max_keys and idempotency_max_bytes (counted on each node, made exact from the
+%%% whole table at every sweep); past 90% of a bound the oldest finished keys are forgotten first.
 %%% One sweeper per node (this gen_server) forgets expired keys and applies the bounds.
 %%%----------------------------------------------------------------------
 -module(mod_rest_idempotency).
@@ -35,12 +38,10 @@
 -include("logger.hrl").
 
 -define(TAB, mod_rest_idempotency).
-%% Per vhost, what this node believes the table holds: {{Host, entries | bytes}, Count}.
--define(USAGE, mod_rest_idempotency_counts).
+%% Per vhost, the finished keys this node believes the table holds: {Host, Entries, Bytes}.
+-define(USAGE, mod_rest_idempotency_usage_counts).
 %% The replicated counters of earlier versions, dropped at start.
 -define(OLD_USAGE, mod_rest_idempotency_usage).
-%% This node's claims when it holds the only copy of ?TAB: {Id, Fingerprint, Owner}.
--define(CLAIMS, mod_rest_idempotency_claims).
 -define(SECRET, {?MODULE, secret}).
 %% The keys this node kept, oldest first: {{Host, Created, Id}}. Eviction walks it rather than
 %% scanning the table: a scan of 90,000 keys per tenth of the bound cost ~40 us per request.
@@ -115,12 +116,11 @@ keyed(Key, Fingerprint, #{host := Host, opts := Opts} = Context, Run) ->
         {ok, Scope, Context1} ->
             Id = {Host, Scope, Key},
             Now = erlang:system_time(millisecond),
-            case claim(Id, Fingerprint, Now, Opts) of
-                {claimed, {cluster, _} = Claim} ->
-                    bound(Host, Opts),
-                    carry_out(Id, Claim, Key, Fingerprint, Now, Context1, Run);
-                {claimed, {local, _} = Claim} ->
-                    carry_out(Id, Claim, Key, Fingerprint, Now, Context1, Run);
+            Pending = #rest_idempotency{id = Id, fingerprint = Fingerprint, state = {pending, self()},
+                                        created = Now, expires = Now + pending_deadline(Opts)},
+            case claim(Pending) of
+                {claimed, OldBytes} ->
+                    carry_out(Pending, OldBytes, Key, Context1, Run);
                 {replay, Answer} ->
                     count(replayed),
                     replayed(Answer);
@@ -133,12 +133,14 @@ keyed(Key, Fingerprint, #{host := Host, opts := Opts} = Context, Run) ->
             end
     end.
 
-%% Claim is how the key was claimed: {cluster, _} wrote a pending record (counted as an entry),
-%% {local, _} holds a row of ?CLAIMS; each with the bytes of the expired entry it replaces.
-carry_out({Host, _, _} = Id, Claim, Key, Fingerprint, Now, #{opts := Opts} = Context, Run) ->
+%% The pending row is this request's claim; OldBytes those of the expired entry it replaced
+%% (none if the key was free). Usage counts finished keys only: a pending row weighs nothing
+%% until its answer replaces it.
+carry_out(#rest_idempotency{id = {Host, _, _} = Id, created = Now} = Pending, OldBytes, Key,
+          #{opts := Opts} = Context, Run) ->
     Outcome = try Run(Context)
               catch Class:Reason:Stack ->
-                      let_go(Id, Claim, Fingerprint),
+                      let_go(Pending, OldBytes),
                       erlang:raise(Class, Reason, Stack)
               end,
     {_, Answer} = Outcome,
@@ -146,39 +148,44 @@ carry_out({Host, _, _} = Id, Claim, Key, Fingerprint, Now, #{opts := Opts} = Con
     Bytes = entry_bytes(Key, Kept),
     case keepable(Outcome) andalso Bytes =< mod_rest_opt:idempotency_max_bytes(Opts) of
         true ->
-            %% Written before the claim is let go: whoever claims the key next finds it.
-            keep(Claim, #rest_idempotency{id = Id, fingerprint = Fingerprint, state = done,
-                                          answer = Kept, bytes = Bytes, created = Now,
+            keep(Pending#rest_idempotency{state = done, answer = Kept, bytes = Bytes,
                                           expires = Now + mod_rest_opt:idempotency_key_lifetime(Opts)}),
             ets:insert(?ORDER, {{Host, Now, Id}}),
-            case Claim of
-                {cluster, _} -> usage(Host, 0, Bytes);
-                {local, none} -> usage(Host, 1, Bytes), bound(Host, Opts);
-                {local, OldBytes} -> usage(Host, 0, Bytes - OldBytes), bound(Host, Opts)
-            end,
-            release(Id, Claim, Fingerprint),
+            bound(Host, Opts, case OldBytes of
+                                  none -> usage(Host, 1, Bytes);
+                                  _ -> usage(Host, 0, Bytes - OldBytes)
+                              end),
             count(carried_out);
         false ->
-            let_go(Id, Claim, Fingerprint),
+            let_go(Pending, OldBytes),
             count(not_kept)
     end,
     Answer.
 
-%% In a cluster the answer is on every node before its client has it: a retry that a load
-%% balancer sends to another node at once is replayed there, not told 409 because the
-%% asynchronous copy of a dirty write had not arrived yet. Alone, there is no other copy.
-keep({cluster, _}, Record) ->
-    ok = mnesia:sync_dirty(fun() -> mnesia:write(?TAB, Record, write) end);
-keep({local, _}, Record) ->
-    mnesia:dirty_write(?TAB, Record).
+%% The answer replaces the pending row. In a cluster it is on every node before its client has
+%% it: a retry that a load balancer sends to another node at once is replayed there, not told
+%% 409 because the asynchronous copy of a dirty write had not arrived yet. Alone (asked again:
+%% a node may have joined while the request ran), there is no other copy to write.
+keep(Record) ->
+    case alone() of
+        true -> ets:insert(?TAB, Record);
+        false -> ok = mnesia:sync_dirty(fun() -> mnesia:write(?TAB, Record, write) end)
+    end.
 
-%% Nothing is kept for the key: a later request with it is carried out afresh.
-let_go(Id, Claim, Fingerprint) ->
-    forget(Id),
-    release(Id, Claim, Fingerprint).
+%% Nothing is kept for the key: a later request with it is carried out afresh. The pending row
+%% goes (unless another request took the key over since), and the expired entry it replaced
+%% leaves the counts.
+let_go(#rest_idempotency{id = {Host, _, _}} = Pending, OldBytes) ->
+    ok = mnesia:dirty_delete_object(?TAB, Pending),
+    _ = OldBytes /= none andalso usage(Host, -1, -OldBytes),
+    ok.
 
-release(Id, {local, _}, Fingerprint) -> ets:delete_object(?CLAIMS, {Id, Fingerprint, self()});
-release(_Id, {cluster, _}, _Fingerprint) -> true.
+%% Whether this node holds the only copy of the table (no cluster, or the others are down).
+alone() ->
+    case mnesia:table_info(?TAB, where_to_write) of
+        [Node] -> Node == node();
+        _ -> false
+    end.
 
 %% Whether an answer is kept for the key: not when nothing was done and the client should
 %% simply try again (the worker busy or gone, the credentials refused, a rate limit).
@@ -269,73 +276,41 @@ scope(#{credentials := _} = Context) ->
 pending_deadline(Opts) ->
     mod_rest_opt:request_timeout(Opts) * 2 + mod_rest_opt:iq_max_timeout(Opts) + 5000.
 
-%% The claim. With other copies of the table (a cluster), in a transaction: of two nodes
-%% claiming one key at once, one wins. Alone, by a row of ?CLAIMS.
-claim(Id, Fingerprint, Now, Opts) ->
-    case mnesia:table_info(?TAB, where_to_write) of
-        [Node] when Node == node() -> claim_locally(Id, Fingerprint, Now, 3);
-        _ ->
-            %% A claim made here while this node was alone may still be in flight.
-            case local_claim(Id, Fingerprint) of
-                free -> claim_in_cluster(Id, Fingerprint, Now, Opts);
-                {gone, _Row} -> claim_in_cluster(Id, Fingerprint, Now, Opts);
-                Held -> Held
-            end
+%% The claim: the pending row in place of nothing, or of an entry that expired or whose owner
+%% is gone. With other copies of the table (a cluster), in a transaction: of two nodes claiming
+%% one key at once, one wins. Alone, by ETS's own atomic operations on this node's copy.
+claim(Pending) ->
+    case alone() of
+        true -> claim_alone(Pending, 3);
+        false -> claim_in_cluster(Pending)
     end.
 
-%% Who holds the key in ?CLAIMS, as a request with this fingerprint sees it.
-local_claim(Id, Fingerprint) ->
-    case ets:lookup(?CLAIMS, Id) of
-        [{_, Other, _}] when Other /= Fingerprint -> mismatch;
-        [{_, _, Owner} = Row] ->
-            case owner_gone(Owner) of
-                true -> {gone, Row};
-                false -> in_flight
-            end;
-        [] -> free
-    end.
-
-%% Look at what is kept, claim, then look again: a request that held the claim until just now
-%% wrote its answer before letting go. Attempts bound the rounds against owners that keep dying.
-claim_locally(_Id, _Fingerprint, _Now, 0) ->
+%% Attempts bound the rounds against entries that keep changing under the claim.
+claim_alone(_Pending, 0) ->
     in_flight;
-claim_locally(Id, Fingerprint, Now, Attempts) ->
-    case kept(Id, Fingerprint, Now) of
-        {take, _} ->
-            case ets:insert_new(?CLAIMS, {Id, Fingerprint, self()}) of
-                true ->
-                    case kept(Id, Fingerprint, Now) of
-                        {take, OldBytes1} -> {claimed, {local, OldBytes1}};
-                        Other ->
-                            ets:delete_object(?CLAIMS, {Id, Fingerprint, self()}),
-                            Other
-                    end;
-                false ->
-                    case local_claim(Id, Fingerprint) of
-                        {gone, Row} ->
-                            ets:delete_object(?CLAIMS, Row),
-                            claim_locally(Id, Fingerprint, Now, Attempts - 1);
-                        free -> claim_locally(Id, Fingerprint, Now, Attempts - 1);
-                        Held -> Held
+claim_alone(#rest_idempotency{id = Id, fingerprint = Fingerprint, created = Now} = Pending, Attempts) ->
+    case ets:insert_new(?TAB, Pending) of
+        true -> {claimed, none};
+        false ->
+            case ets:lookup(?TAB, Id) of
+                [] -> claim_alone(Pending, Attempts - 1);
+                [Old] ->
+                    case decide(Old, Fingerprint, Now) of
+                        take ->
+                            %% Replaced only if it is still the entry decided on (compared in a
+                            %% guard: an answer is data, not a pattern).
+                            Still = [{'=:=', '$_', {const, Old}}],
+                            case ets:select_replace(?TAB, [{#rest_idempotency{id = Id, _ = '_'}, Still,
+                                                             [{const, Pending}]}]) of
+                                1 -> {claimed, Old#rest_idempotency.bytes};
+                                0 -> claim_alone(Pending, Attempts - 1)
+                            end;
+                        Other -> Other
                     end
-            end;
-        Decided -> Decided
-    end.
-
-%% This node's copy, read as the ETS table it is (no claim depends on another node here).
-kept(Id, Fingerprint, Now) ->
-    case ets:lookup(?TAB, Id) of
-        [] -> {take, none};
-        [#rest_idempotency{bytes = Bytes} = Old] ->
-            case decide(Old, Fingerprint, Now) of
-                take -> {take, Bytes};
-                Other -> Other
             end
     end.
 
-claim_in_cluster({Host, _, _} = Id, Fingerprint, Now, Opts) ->
-    Pending = #rest_idempotency{id = Id, fingerprint = Fingerprint, state = {pending, self()},
-                                created = Now, expires = Now + pending_deadline(Opts)},
+claim_in_cluster(#rest_idempotency{id = Id, fingerprint = Fingerprint, created = Now} = Pending) ->
     F = fun() ->
                 case mnesia:read(?TAB, Id, write) of
                     [] ->
@@ -351,12 +326,6 @@ claim_in_cluster({Host, _, _} = Id, Fingerprint, Now, Opts) ->
                 end
         end,
     case mnesia:transaction(F) of
-        {atomic, {claimed, none}} ->
-            usage(Host, 1, 0),
-            {claimed, {cluster, none}};
-        {atomic, {claimed, OldBytes}} ->
-            usage(Host, 0, -OldBytes),
-            {claimed, {cluster, OldBytes}};
         {atomic, Result} -> Result;
         {aborted, Why} -> erlang:error({idempotency_claim_aborted, Why})
     end.
@@ -375,36 +344,24 @@ decide(#rest_idempotency{state = {pending, Owner}}, _Fingerprint, _Now) ->
 owner_gone(Pid) when node(Pid) == node() -> not is_process_alive(Pid);
 owner_gone(Pid) -> not lists:member(node(Pid), nodes()).
 
-forget({Host, _, _} = Id) ->
-    case mnesia:dirty_read(?TAB, Id) of
-        [#rest_idempotency{bytes = Bytes}] ->
-            mnesia:dirty_delete(?TAB, Id),
-            usage(Host, -1, -Bytes);
-        [] -> ok
-    end.
-
-%% Counted on this node (what it writes and deletes), made exact from the whole table at every
-%% sweep. A replicated counter cost two more Mnesia writes per key, as much as the key itself;
-%% in a cluster each node then counts the others' keys only from its last sweep (docs/retries.md).
+%% Counted on this node (the answers it writes, the entries it replaces or forgets), made exact
+%% from the whole table at every sweep: one counter update per key. A replicated counter cost two
+%% more Mnesia writes per key, as much as the key itself; in a cluster each node then counts the
+%% others' keys only from its last sweep (docs/retries.md).
 usage(Host, Entries, Bytes) ->
-    _ = Entries /= 0 andalso ets:update_counter(?USAGE, {Host, entries}, Entries, {{Host, entries}, 0}),
-    _ = Bytes /= 0 andalso ets:update_counter(?USAGE, {Host, bytes}, Bytes, {{Host, bytes}, 0}),
-    ok.
+    [E, B] = ets:update_counter(?USAGE, Host, [{2, Entries}, {3, Bytes}], {Host, 0, 0}),
+    {E, B}.
 
 usage(Host) ->
-    {counter(Host, entries), counter(Host, bytes)}.
-
-counter(Host, What) ->
-    case ets:lookup(?USAGE, {Host, What}) of
-        [{_, N}] -> N;
-        [] -> 0
+    case ets:lookup(?USAGE, Host) of
+        [{_, Entries, Bytes}] -> {Entries, Bytes};
+        [] -> {0, 0}
     end.
 
 %% Past 90% of a bound this node's sweeper is asked to forget the oldest keys, in the
 %% background; at the bound itself the request waits for it, as every request of this node
 %% then does in turn, so that a flood of keys cannot outrun it.
-bound(Host, Opts) ->
-    {Entries, Bytes} = usage(Host),
+bound(Host, Opts, {Entries, Bytes}) ->
     MaxKeys = mod_rest_opt:idempotency_max_keys(Opts),
     MaxBytes = mod_rest_opt:idempotency_max_bytes(Opts),
     if Entries > MaxKeys; Bytes > MaxBytes ->
@@ -450,7 +407,6 @@ refuse(Why, #{credentials := Credentials} = Context) ->
 %%%===================================================================
 init([]) ->
     ok = create_tables(),
-    ets:new(?CLAIMS, [named_table, public, set, {read_concurrency, true}, {write_concurrency, true}]),
     ets:new(?USAGE, [named_table, public, set, {write_concurrency, true}]),
     ets:new(?ORDER, [named_table, public, ordered_set, {write_concurrency, true}]),
     erlang:send_after(sweep_interval(), self(), sweep),
@@ -512,7 +468,7 @@ evict_oldest(Host, {Host, Created, Id} = Row, MaxKeys, MaxBytes) ->
             case ets:lookup(?TAB, Id) of
                 [#rest_idempotency{created = Created, state = done, bytes = Bytes}] ->
                     mnesia:dirty_delete(?TAB, Id),
-                    usage(Host, -1, -Bytes),
+                    _ = usage(Host, -1, -Bytes),
                     mod_rest_metrics:inc(?METRIC, evicted);
                 _ -> ok
             end,
@@ -542,8 +498,6 @@ handle_info(sweep, State) ->
          end
          || Host <- ejabberd_option:hosts(), gen_mod:is_loaded(Host, mod_rest)],
     mod_rest_metrics:set(?METRIC_KEYS, none, mnesia:table_info(?TAB, size)),
-    %% Claims whose owner was killed before it let go (a crash lets go by itself).
-    _ = [ets:delete_object(?CLAIMS, Row) || {_, _, Owner} = Row <- ets:tab2list(?CLAIMS), owner_gone(Owner)],
     erlang:send_after(sweep_interval(), self(), sweep),
     {noreply, State};
 handle_info(_Info, State) ->
@@ -575,9 +529,9 @@ sweep(Host, Opts, Now) ->
     mod_rest_metrics:inc(?METRIC, expired, length(Expired)),
     mod_rest_metrics:inc(?METRIC, evicted, length(Evicted)),
     Gone = sets:from_list(Expired ++ Evicted, [{version, 2}]),
-    Left = [S || {Id, _, _, _, _} = S <- Summaries, not sets:is_element(Id, Gone)],
-    ets:insert(?USAGE, [{{Host, entries}, length(Left)},
-                        {{Host, bytes}, lists:sum([B || {_, _, _, B, _} <- Left])}]),
+    %% Finished keys only, as the requests count them: a pending row weighs nothing yet.
+    Left = [S || {Id, _, _, _, true} = S <- Summaries, not sets:is_element(Id, Gone)],
+    ets:insert(?USAGE, {Host, length(Left), lists:sum([B || {_, _, _, B, _} <- Left])}),
     trim_order(Host, ets:next(?ORDER, {Host, -1, 0})).
 
 %% Which entries go: the expired ones, then, past 90% of a bound, the oldest finished ones until
