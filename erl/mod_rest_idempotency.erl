@@ -448,7 +448,7 @@ evict_if_needed(Host) ->
     case past(Host, MaxKeys, MaxBytes, ?EVICT_FROM_PERCENT) of
         false -> ok;
         true ->
-            evict_oldest(Host, ets:next(?ORDER, {Host, -1, 0}), MaxKeys, MaxBytes),
+            evict_oldest(Host, MaxKeys, MaxBytes),
             _ = past(Host, MaxKeys, MaxBytes, ?EVICT_FROM_PERCENT)
                 andalso sweep(Host, Opts, erlang:system_time(millisecond)),
             ok
@@ -458,24 +458,39 @@ past(Host, MaxKeys, MaxBytes, Percent) ->
     {Entries, Bytes} = usage(Host),
     Entries > MaxKeys * Percent div 100 orelse Bytes > MaxBytes * Percent div 100.
 
-%% Rows of keys since replaced (a new claim after expiry) or forgotten are dropped on the way.
-evict_oldest(Host, {Host, Created, Id} = Row, MaxKeys, MaxBytes) ->
-    case past(Host, MaxKeys, MaxBytes, ?EVICT_TO_PERCENT) of
-        false -> ok;
-        true ->
-            Next = ets:next(?ORDER, Row),
-            ets:delete(?ORDER, Row),
-            case ets:lookup(?TAB, Id) of
-                [#rest_idempotency{created = Created, state = done, bytes = Bytes}] ->
-                    mnesia:dirty_delete(?TAB, Id),
-                    _ = usage(Host, -1, -Bytes),
-                    mod_rest_metrics:inc(?METRIC, evicted);
-                _ -> ok
-            end,
-            evict_oldest(Host, Next, MaxKeys, MaxBytes)
-    end;
-evict_oldest(_Host, _EndOrAnotherHost, _MaxKeys, _MaxBytes) ->
-    ok.
+%% The oldest rows of ?ORDER first, a thousand at a time, down to 80% of both bounds; rows of
+%% keys since replaced (a new claim after expiry) or forgotten are dropped on the way. An entry
+%% goes only as it was read (delete_object): one taken over meanwhile stays. Alone, from the
+%% table's local copy directly, as the requests write it; in a cluster, from every copy.
+evict_oldest(Host, MaxKeys, MaxBytes) ->
+    {Entries, Bytes} = usage(Host),
+    Target = {MaxKeys * ?EVICT_TO_PERCENT div 100, MaxBytes * ?EVICT_TO_PERCENT div 100},
+    Delete = case alone() of
+                 true -> fun(Entry) -> ets:delete_object(?TAB, Entry) end;
+                 false -> fun(Entry) -> mnesia:dirty_delete_object(?TAB, Entry) end
+             end,
+    Oldest = ets:select(?ORDER, [{{{Host, '_', '_'}}, [], ['$_']}], 1000),
+    {Keys, Freed} = evict_rows(Oldest, Entries, Bytes, Target, Delete, {0, 0}),
+    _ = Keys > 0 andalso usage(Host, -Keys, -Freed),
+    mod_rest_metrics:inc(?METRIC, evicted, Keys).
+
+evict_rows(_Rows, Entries, Bytes, {KeysTo, BytesTo}, _Delete, Evicted)
+  when Entries =< KeysTo, Bytes =< BytesTo ->
+    Evicted;
+evict_rows('$end_of_table', _Entries, _Bytes, _Target, _Delete, Evicted) ->
+    Evicted;
+evict_rows({[], Continuation}, Entries, Bytes, Target, Delete, Evicted) ->
+    evict_rows(ets:select(Continuation), Entries, Bytes, Target, Delete, Evicted);
+evict_rows({[{{_Host, Created, Id}} = Row | Rows], Continuation}, Entries, Bytes, Target, Delete,
+           {Keys, Freed} = Evicted) ->
+    ets:delete_object(?ORDER, Row),
+    case ets:lookup(?TAB, Id) of
+        [#rest_idempotency{created = Created, state = done, bytes = B} = Entry] ->
+            Delete(Entry),
+            evict_rows({Rows, Continuation}, Entries - 1, Bytes - B, Target, Delete, {Keys + 1, Freed + B});
+        _ ->
+            evict_rows({Rows, Continuation}, Entries, Bytes, Target, Delete, Evicted)
+    end.
 
 %% After a sweep: the oldest rows whose keys are gone (expired, evicted by a scan) go too.
 trim_order(Host, {Host, Created, Id} = Row) ->
