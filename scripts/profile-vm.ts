@@ -7,7 +7,7 @@
 // With PROFILE_WORKER=1 the worker of ours also writes a V8 CPU profile (--cpu-prof) into
 // PROFILE_DIR, summarised by self time per function.
 // PROFILE_MODE=keyed gives each request an Idempotency-Key (the load's other mode); PROFILE_ONLY=ours
-// skips the original.
+// skips the original; PROFILE_OURS=DIR profiles another build in ours' place.
 //   npx tsx scripts/profile-vm.ts        (PROFILE_SECONDS, PROFILE_TOP, PROFILE_MODE, PROFILE_ONLY)
 import { client, xml } from '@xmpp/client';
 import { spawn, spawnSync } from 'node:child_process';
@@ -23,6 +23,8 @@ const TOP = Number(process.env.PROFILE_TOP ?? 25);
 const WORKER = process.env.PROFILE_WORKER === '1';
 const MODE = process.env.PROFILE_MODE ?? 'stanza';
 const ONLY = process.env.PROFILE_ONLY as Which | undefined;
+// PROFILE_OURS=DIR: another staged tree in ours' place (an experiment's build), as BENCH_OURS.
+const OURS_TREE = process.env.PROFILE_OURS || undefined;
 // PROFILE_TOOL=perf samples the VM's OS process with `perf record -e cpu-clock` instead of eprof
 // (needs ERL_FLAGS='+JPperf true' for the JIT's symbols): real CPU, the emulator's own work
 // (schedulers, GC, port I/O) included, nothing inflated.
@@ -57,7 +59,7 @@ async function node(which: Which, base: string, cpuProfDir: string): Promise<San
     modRest: which === 'ours' ? { allowed_ips: ['127.0.0.1'], access_commands: 'open', ...worker } : { allowed_ips: ['127.0.0.1'] },
     config: { modules: { mod_roster: {}, mod_disco: {} }, loglevel: 'warning' },
     distribution: true,
-    ...(which === 'original' ? { moduleTree: ORIGINAL_TREE } : {}),
+    ...(which === 'original' ? { moduleTree: ORIGINAL_TREE } : OURS_TREE ? { moduleTree: OURS_TREE } : {}),
   });
   await sb.start();
   return sb;
