@@ -13,7 +13,7 @@ STAGE := _build/mod_rest
 WORKER_SOURCES := $(shell find src -name '*.ts') tsconfig.json
 ERL_SOURCES := $(wildcard erl/*.erl erl/*.app.src) rebar.config rebar.config.script
 
-.PHONY: help deps browser build dist install uninstall run test test-unit test-erl test-integration test-matrix test-prosody torture lint clean original compare bench floor
+.PHONY: help deps browser build dist install uninstall run test test-unit test-erl test-integration test-matrix test-prosody torture lint clean original compare bench floor idempotency-variants
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -156,6 +156,9 @@ $(FLOOR)/ebin/mod_rest.beam: scripts/bench/floor/mod_rest.erl scripts/bench/floo
 	cp -r $(STAGE)/priv/worker/port $(FLOOR)/priv/worker/
 	cp scripts/bench/floor/echo-worker.js $(FLOOR)/priv/worker/main.js
 	printf 'author: "mod_rest bench"\ncategory: "http"\nsummary: "the design floor, for comparison"\nhome: ""\nurl: ""\n' > $(FLOOR)/mod_rest.spec
+
+idempotency-variants: build ## build two stripped variants of ours into _build/variants, to split a key's cost (docs/benchmarks.md)
+	npx tsx scripts/bench/idempotency-variants.ts
 
 compare: build original ## print the original and ours side by side on the same requests
 	npx tsx scripts/compare-original.ts

@@ -183,8 +183,9 @@ negotiation(Headers) ->
     maps:from_list([{Key, Value} || {Name, Key} <- [{'Content-Type', content_type}, {'Accept', accept}],
                                     {H, Value} <- Headers, H == Name, is_binary(Value)]).
 
+%% With the request's browser fields: a listed origin's page can then read the answer (CORS).
 render(Job, #{host := Host, headers := Headers, opts := Opts} = Context) ->
-    Frame = maps:merge(Job#{host => Host}, negotiation(Headers)),
+    Frame = maps:merge(maps:merge(Job#{host => Host}, negotiation(Headers)), maps:get(browser, Context, #{})),
     case mod_rest_port:call(render, Frame, mod_rest_opt:request_timeout(Opts), mod_rest_opt:max_in_flight(Opts)) of
         {ok, {document, Status, DocHeaders, ContentType, Body}} when is_integer(Status) ->
             {Status, DocHeaders, ContentType, Body};

@@ -59,7 +59,7 @@ function dispatch(message: Inbound): void {
       return;
     }
     case 'render':
-      send(replyFrame(message.id, renderJob(message.job)));
+      send(replyFrame(message.id, renderJob(message.job, policies.get(message.job.host))));
       return;
     case 'webhook':
       if (webhooks.crashed) throw new LaneFailure();

@@ -37,6 +37,8 @@
 //                  status => N, stanza => Xmlel}}
 //              | #{host, accept, content_type,
 //                  error => Code, detail => Bin}}  Code: a VM_CODES entry of src/rest/errors.ts
+//     (both with the request's origin, fetch_site,   plus CORS headers for a listed origin
+//      own_origin, auth_scheme when it has them)      (browser.ts corsOfStubAnswer)
 //                                                  {log, Level, Line}           a log line for ejabberd's log
 //   {webhook, Id, #{url, format => xml | json,     {reply, Id, WebhookAction}   the call's outcome
 //                   timeout => Ms,                   WebhookAction =
@@ -58,7 +60,8 @@ import { atom, Atom, Term, TermMap, Tuple, type OutTerm } from './etf.js';
 import type { Action, HostPolicy, RestRequest, XmlElement, XmlNode } from '../rest/types.js';
 import { CATALOGUE, VM_CODES, type RestErrorCode } from '../rest/errors.js';
 import { mediaType } from '../rest/negotiate.js';
-import type { Negotiation } from '../rest/render.js';
+import type { BrowserFields } from '../rest/browser.js';
+import type { Negotiation, RenderJob } from '../rest/render.js';
 import type { WebhookAction, WebhookJob } from '../webhook/call.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -75,9 +78,6 @@ export type Inbound =
   | { type: 'render'; id: number; job: RenderJob }
   | { type: 'webhook'; id: number; job: WebhookJob };
 
-/** What the stub asks the worker to write for an API answer it decided in the VM. */
-export type RenderJob = Negotiation &
-  ({ what: 'stanza'; stanza: XmlElement; status: number } | { what: 'error'; code: RestErrorCode; detail?: string });
 
 /** A frame that decodes as ETF but is not one of ours. Carries the id when one could be read. */
 export class ProtocolError extends Error {
@@ -147,6 +147,13 @@ function parseRequest(m: TermMap): RestRequest {
     ...(m.has('content_type') ? { contentType: mediaType(text(m.get('content_type'))) } : {}),
     ...(m.has('accept') ? { accept: text(m.get('accept')) } : {}),
     ...(m.has('query') ? { query: list(m.get('query')!).map(pair) } : {}),
+    ...browserFields(m),
+  };
+}
+
+/** The fields mod_rest_browser.erl reads of a browser's request, in a request or render frame. */
+function browserFields(m: TermMap): BrowserFields {
+  return {
     ...(m.has('origin') ? { origin: text(m.get('origin')) } : {}),
     ...(m.has('fetch_site') ? { fetchSite: text(m.get('fetch_site')) } : {}),
     ...(m.has('own_origin') ? { ownOrigin: text(m.get('own_origin')) } : {}),
@@ -155,10 +162,12 @@ function parseRequest(m: TermMap): RestRequest {
 }
 
 function parseRenderJob(m: TermMap): RenderJob {
-  const negotiation: Negotiation = {
+  const browser = browserFields(m);
+  const negotiation: Negotiation & { browser?: BrowserFields } = {
     host: text(field(m, 'host')),
     ...(m.has('accept') ? { accept: text(m.get('accept')) } : {}),
     ...(m.has('content_type') ? { contentType: mediaType(text(m.get('content_type'))) } : {}),
+    ...(Object.keys(browser).length > 0 ? { browser } : {}),
   };
   if (m.has('stanza')) {
     return { ...negotiation, what: 'stanza', stanza: xmlElement(field(m, 'stanza')), status: int(field(m, 'status')) };

@@ -80,8 +80,13 @@ export interface BrowserPolicy {
 
 const CROSS_SITES: ReadonlySet<string> = new Set(['cross-site', 'same-site']);
 
+/** What a browser marks on a request, as the stub reads it (mod_rest_browser.erl). */
+export type BrowserFields = Pick<RestRequest, 'origin' | 'fetchSite' | 'ownOrigin' | 'authScheme'>;
+/** What the decision reads of a request. */
+type BrowserRequest = BrowserFields & Pick<RestRequest, 'method' | 'path'>;
+
 /** Whether a browser says the request comes from a page of another origin. */
-export function isCrossOrigin(req: RestRequest): boolean {
+export function isCrossOrigin(req: BrowserFields): boolean {
   if (req.fetchSite !== undefined) return CROSS_SITES.has(req.fetchSite.toLowerCase());
   if (req.origin === undefined) return false;
   const own = req.ownOrigin === undefined ? undefined : normalizeOrigin(req.ownOrigin);
@@ -97,7 +102,7 @@ function listed(origin: string | undefined, list: OriginList): boolean {
  * The decision for one request. `api` says which protocol it belongs to (pipeline.isApiRequest);
  * `isPublic`: a document anyone may read (the OpenAPI description), never refused.
  */
-export function browserDecision(req: RestRequest, api: boolean, isPublic: boolean, policy: BrowserPolicy): BrowserDecision {
+export function browserDecision(req: BrowserRequest, api: boolean, isPublic: boolean, policy: BrowserPolicy): BrowserDecision {
   if (!isCrossOrigin(req)) return { kind: 'plain' };
   // `null` and malformed origins are never listed: normalizeOrigin gives undefined.
   const origin = req.origin === undefined ? undefined : normalizeOrigin(req.origin);
@@ -132,4 +137,18 @@ export function browserDecision(req: RestRequest, api: boolean, isPublic: boolea
     return { kind: 'refuse', error: new RestError('LEGACY_ORIGIN_NOT_ALLOWED', `from ${origin ?? 'no origin'}`) };
   }
   return { kind: 'cors', headers: corsHeaders() };
+}
+
+/**
+ * The CORS headers of an API answer the stub decided before this worker saw the request, and asks
+ * it to render (a refused token's 401, an Idempotency-Key's 409 or 422): those the worker's own
+ * answers give a listed origin's page, so that the app can read the refusal rather than a network
+ * error. None for anything else: an origin not listed, a page's Basic credentials (the worker
+ * refuses those; their refusal stays unreadable), no browser. Never a preflight: the worker
+ * answers those itself.
+ */
+export function corsOfStubAnswer(fields: BrowserFields, policy: BrowserPolicy | undefined): Array<[string, string]> {
+  if (policy === undefined) return [];
+  const decision = browserDecision({ ...fields, method: 'POST', path: [] }, true, false, policy);
+  return decision.kind === 'cors' ? decision.headers : [];
 }

@@ -2,6 +2,7 @@
 // The authenticated API's answers as documents: a stanza (an iq's reply, an echo) in XML, JSON or
 // form fields, and an error as plain words, Prosody's error object or an XMPP stream error
 // (RFC 6120 §4.9), each as the request's Accept asks (negotiate.ts).
+import { corsOfStubAnswer, type BrowserFields, type BrowserPolicy } from './browser.js';
 import { CATALOGUE, conditionOf, type CatalogueEntry, type RestErrorCode } from './errors.js';
 import { formFromJson, jsonFromStanza } from './jsonmap.js';
 import { errorFormat, MEDIA_TYPE, stanzaFormat } from './negotiate.js';
@@ -47,12 +48,24 @@ export function renderError(code: RestErrorCode, n: Negotiation, detail?: string
   return document(entry.status, headers, MEDIA_TYPE.xml, writeXml(stream));
 }
 
-/** A render frame's job: what the stub decided, written as the request asked. */
-export function renderJob(job: RenderJobLike): Document {
-  return job.what === 'stanza' ? renderStanza(job.stanza, job.status, job) : renderError(job.code, job, job.detail);
+/**
+ * What the stub asks the worker to write for an API answer it decided in the VM (a render
+ * frame), with the browser fields of its request when a browser sent it.
+ */
+export type RenderJob = Negotiation & { browser?: BrowserFields } & (
+    | { what: 'stanza'; stanza: XmlElement; status: number }
+    | { what: 'error'; code: RestErrorCode; detail?: string }
+  );
+
+/**
+ * A render frame's job: what the stub decided, written as the request asked, with the CORS
+ * headers a listed origin's page gets (browser.ts; `policy` is the vhost's).
+ */
+export function renderJob(job: RenderJob, policy?: BrowserPolicy): Document {
+  const answer = job.what === 'stanza' ? renderStanza(job.stanza, job.status, job) : renderError(job.code, job, job.detail);
+  const cors = job.browser === undefined ? [] : corsOfStubAnswer(job.browser, policy);
+  return cors.length === 0 ? answer : { ...answer, headers: [...answer.headers, ...cors] };
 }
-type RenderJobLike = Negotiation &
-  ({ what: 'stanza'; stanza: XmlElement; status: number } | { what: 'error'; code: RestErrorCode; detail?: string });
 
 function errorHeaders(entry: CatalogueEntry, host: string): Array<[string, string]> {
   const realm = JSON.stringify(`${host}/rest`);

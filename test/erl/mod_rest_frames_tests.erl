@@ -39,6 +39,11 @@ to_worker() ->
       {config, <<"localhost">>, #{allowed_ips => [], allowed_destinations => [],
                                   allowed_stanza_types => [], allowed_origins => all,
                                   api_allowed_origins => [<<"https://desk.example.com">>]}}},
+     {"render-browser",
+      {render, 12, #{host => <<"localhost">>, error => <<"IDEMPOTENCY_KEY_IN_FLIGHT">>, status => 409,
+                     accept => <<"application/json">>, origin => <<"https://desk.example.com">>,
+                     fetch_site => <<"cross-site">>, own_origin => <<"http://localhost:5280">>,
+                     auth_scheme => <<"bearer">>}}},
      {"forget", {forget, <<"localhost">>}},
      {"log-level", {log_level, warning}}].
 

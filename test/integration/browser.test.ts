@@ -278,6 +278,42 @@ describe('browsers: forged requests refused, CORS for listed origins (headless C
       await page.close();
     });
 
+    it("lets a page of a listed origin read the refusals decided before the worker: a refused token's 401, a reused key's 422", async function () {
+      listed.set('/app.html', app(sb!.restUrl));
+      const context = await browser();
+      const { page, out } = await openApp(context, `http://127.0.0.1:${listed.port}`, 'not-a-token');
+      const lines = out.split('\n');
+      expect(lines[0]).to.match(/^message 401 \{.*"INVALID_CREDENTIALS"/);
+      expect(lines[1]).to.match(/^version 401 /);
+      // Idempotency-Key: the first send, its replay, then the key with another body.
+      const key = unique('desk-key');
+      const text = unique('cors-key');
+      listed.set('/keys.html', `<!doctype html><pre id="out"></pre><script>
+        const token = new URLSearchParams(location.search).get('token');
+        const send = async (body) => {
+          const answer = await fetch(${JSON.stringify(sb!.restUrl)}, { method: 'POST', body: JSON.stringify({ kind: 'message', type: 'chat', to: 'bob@localhost', body }),
+            headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json', Accept: 'application/json', 'Idempotency-Key': ${JSON.stringify(key)} } })
+            .catch((err) => ({ status: 'failed ' + err.name, headers: new Headers(), text: async () => '' }));
+          return answer.status + ' ' + answer.headers.get('Idempotent-Replayed') + ' ' + (await answer.text());
+        };
+        (async () => {
+          const lines = [];
+          for (const body of [${JSON.stringify(text)}, ${JSON.stringify(text)}, 'another body']) lines.push(await send(body));
+          document.getElementById('out').textContent = lines.join('\\n') + '\\ndone';
+        })();
+      </script>`);
+      const keys = await context.newPage();
+      await keys.goto(`http://127.0.0.1:${listed.port}/keys.html?token=${encodeURIComponent(await issueToken('alice@localhost'))}`);
+      await keys.waitForFunction(() => /done$/.test(document.getElementById('out')?.textContent ?? ''), undefined, { timeout: PAGE_TIMEOUT_MS });
+      const answers = ((await keys.textContent('#out')) ?? '').split('\n');
+      expect(answers[0]).to.match(/^202 null /);
+      expect(answers[1]).to.match(/^202 true /);
+      expect(answers[2]).to.match(/^422 null \{.*"IDEMPOTENCY_KEY_REUSED"/);
+      await bob.waitForBody(text);
+      await page.close();
+      await keys.close();
+    });
+
     it('answers a listed origin\'s preflight, and echoes the origin with Vary: Origin', async function () {
       const origin = `http://127.0.0.1:${listed.port}`;
       const preflight = await post(sb!, null, {

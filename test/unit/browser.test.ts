@@ -2,7 +2,8 @@
 // The browser stage (src/rest/browser.ts): which requests a browser sent for another origin, and
 // what becomes of them. test/integration/browser.test.ts has the same with a real Chromium.
 import { expect } from 'chai';
-import { browserDecision, compileOrigins, isCrossOrigin, normalizeOrigin, type BrowserPolicy } from '../../src/rest/browser.js';
+import { browserDecision, compileOrigins, corsOfStubAnswer, isCrossOrigin, normalizeOrigin, type BrowserPolicy } from '../../src/rest/browser.js';
+import { renderJob } from '../../src/rest/render.js';
 import { compilePolicy, handleRequest } from '../../src/rest/pipeline.js';
 import type { HostPolicy, RestRequest } from '../../src/rest/types.js';
 
@@ -90,5 +91,24 @@ describe('browsers (browser.ts)', () => {
     expect(sent.kind === 'with_headers' && sent.action.kind).to.equal('send');
     const basic = handleRequest(request({ fetchSite: 'cross-site', origin: APP, api: true, authScheme: 'basic', contentType: 'application/xmpp+xml' }), policy);
     expect(basic.kind === 'with_headers' && basic.action.kind === 'document' && basic.action.status).to.equal(403);
+  });
+
+  it("gives the answers the stub decides (a refused token's 401, a key's 409) a listed origin's CORS headers, and nobody else's", () => {
+    const page = { fetchSite: 'cross-site', origin: APP, ownOrigin: OWN };
+    const cors = [
+      ['Access-Control-Allow-Origin', APP],
+      ['Vary', 'Origin'],
+      ['Access-Control-Expose-Headers', 'Retry-After, WWW-Authenticate, X-Stanza-Id, Idempotent-Replayed'],
+    ];
+    expect(corsOfStubAnswer({ ...page, authScheme: 'bearer' }, POLICY)).to.deep.equal(cors);
+    expect(corsOfStubAnswer({ ...page, origin: 'https://evil.example', authScheme: 'bearer' }, POLICY)).to.deep.equal([]);
+    // A page's Basic credentials are the browser's own: what they get stays unreadable.
+    expect(corsOfStubAnswer({ ...page, authScheme: 'basic' }, POLICY)).to.deep.equal([]);
+    expect(corsOfStubAnswer({ ownOrigin: OWN, authScheme: 'bearer' }, POLICY)).to.deep.equal([]); // curl
+    expect(corsOfStubAnswer({ ...page, authScheme: 'bearer' }, undefined)).to.deep.equal([]); // a vhost not configured yet
+    const conflict = renderJob({ host: 'localhost', what: 'error', code: 'IDEMPOTENCY_KEY_IN_FLIGHT', browser: { ...page, authScheme: 'bearer' } }, POLICY);
+    expect(conflict.status).to.equal(409);
+    expect(conflict.headers).to.deep.include.members(cors);
+    expect(renderJob({ host: 'localhost', what: 'error', code: 'IDEMPOTENCY_KEY_IN_FLIGHT' }, POLICY).headers).to.not.deep.include(cors[0]);
   });
 });

@@ -91,6 +91,20 @@ const toWorker: Array<[string, Inbound]> = [
       policy: { allowedIps: [], allowedDestinations: [], allowedStanzaTypes: [], allowedSenders: ['localhost'], allowedOrigins: null, apiAllowedOrigins: ['https://desk.example.com'] },
     },
   ],
+  [
+    'render-browser',
+    {
+      type: 'render',
+      id: 12,
+      job: {
+        host: 'localhost',
+        accept: 'application/json',
+        browser: { origin: 'https://desk.example.com', fetchSite: 'cross-site', ownOrigin: 'http://localhost:5280', authScheme: 'bearer' },
+        what: 'error',
+        code: 'IDEMPOTENCY_KEY_IN_FLIGHT',
+      },
+    },
+  ],
   ['forget', { type: 'forget', host: 'localhost' }],
   ['log-level', { type: 'log_level', level: 'warning' }],
 ];
