@@ -346,7 +346,8 @@ carry_out({command, Name, Args, Auth}, #{host := Host, ip := IP, opts := Opts, c
     end;
 carry_out({with_headers, Extra, Action}, Context) when is_list(Extra) ->
     %% CORS for a listed origin (src/rest/browser.ts): whatever Action's answer is, plus these.
-    {Status, Reason, Headers, Body} = carry_out(Action, Context),
+    %% Decided once: what is rendered on the way (an iq's reply, a refusal) asks for none again.
+    {Status, Reason, Headers, Body} = carry_out(Action, Context#{browser => #{}}),
     {Status, Reason, Headers ++ [{Name, Value} || {Name, Value} <- Extra, is_binary(Name), is_binary(Value)], Body};
 carry_out({answer, Status, Body}, _Context)
   when is_integer(Status), Status >= 200, Status =< 599, is_binary(Body) ->
