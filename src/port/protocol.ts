@@ -78,7 +78,6 @@ export type Inbound =
   | { type: 'render'; id: number; job: RenderJob }
   | { type: 'webhook'; id: number; job: WebhookJob };
 
-
 /** A frame that decodes as ETF but is not one of ours. Carries the id when one could be read. */
 export class ProtocolError extends Error {
   readonly code = 'PROTOCOL';
