@@ -33,6 +33,8 @@
 -export([start/0, stop/0, start_link/0, around/5]).
 %% Pure helpers, exported for the EUnit tests
 -export([parse_key/1, fingerprint/3, entry_bytes/2, evictable/4, keepable/1]).
+%% The claim on a node alone, on the ETS table named as the Mnesia table: for the EUnit tests.
+-export([claim_alone/2, replaced/2]).
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2, code_change/3]).
 
 -include("logger.hrl").
@@ -297,18 +299,20 @@ claim_alone(#rest_idempotency{id = Id, fingerprint = Fingerprint, created = Now}
                 [Old] ->
                     case decide(Old, Fingerprint, Now) of
                         take ->
-                            %% Replaced only if it is still the entry decided on (compared in a
-                            %% guard: an answer is data, not a pattern).
-                            Still = [{'=:=', '$_', {const, Old}}],
-                            case ets:select_replace(?TAB, [{#rest_idempotency{id = Id, _ = '_'}, Still,
-                                                             [{const, Pending}]}]) of
-                                1 -> {claimed, Old#rest_idempotency.bytes};
-                                0 -> claim_alone(Pending, Attempts - 1)
+                            case replaced(Old, Pending) of
+                                true -> {claimed, Old#rest_idempotency.bytes};
+                                false -> claim_alone(Pending, Attempts - 1)
                             end;
                         Other -> Other
                     end
             end
     end.
+
+%% Pending in place of Old, only if the row is still Old: of two requests that decided to take
+%% over one entry, one does (compared in a guard: an answer is data, not a pattern).
+replaced(#rest_idempotency{id = Id} = Old, Pending) ->
+    Still = [{'=:=', '$_', {const, Old}}],
+    ets:select_replace(?TAB, [{#rest_idempotency{id = Id, _ = '_'}, Still, [{const, Pending}]}]) == 1.
 
 claim_in_cluster(#rest_idempotency{id = Id, fingerprint = Fingerprint, created = Now} = Pending) ->
     F = fun() ->

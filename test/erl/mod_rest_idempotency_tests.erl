@@ -1,6 +1,7 @@
 %% SPDX-License-Identifier: GPL-2.0-or-later
 %%% EUnit tests of mod_rest_idempotency's pure parts: the key as sent, the fingerprint, what is
-%%% kept, and which keys the bounds forget.
+%%% kept, and which keys the bounds forget; and the claim on a node alone, on an ETS table named
+%%% as Mnesia's copy, by many processes at once.
 -module(mod_rest_idempotency_tests).
 -include_lib("eunit/include/eunit.hrl").
 
@@ -62,3 +63,76 @@ evictable_test() ->
     ?assertEqual({[], []}, mod_rest_idempotency:evictable(lists:sublist(Live, 9), Now, 10, 1334)),
     %% Nothing to forget when every live key is in flight.
     ?assertEqual({[], []}, mod_rest_idempotency:evictable([E(N, N, false) || N <- lists:seq(1, 5)], Now, 2, 1000000)).
+
+%% A row of the table, field by field as -record(rest_idempotency) in mod_rest_idempotency.erl.
+row(Key, Fingerprint, State, Answer, Bytes, Expires) ->
+    {rest_idempotency, {<<"localhost">>, {address, {127, 0, 0, 1}}, Key}, Fingerprint, State, Answer,
+     Bytes, 1000, Expires}.
+
+pending(Key, Fingerprint, Owner) -> row(Key, Fingerprint, {pending, Owner}, undefined, 0, 100000).
+
+with_table(Test) ->
+    Tab = ets:new(mod_rest_idempotency, [named_table, public, set, {keypos, 2}]),
+    try Test() after ets:delete(Tab) end.
+
+claim_alone_test() ->
+    with_table(
+      fun() ->
+              Answer = {200, <<"OK">>, [], <<"Ok">>},
+              {Dead, Ref} = spawn_monitor(fun() -> ok end),
+              receive {'DOWN', Ref, process, Dead, _} -> ok end,
+              Alive = spawn(fun() -> receive stop -> ok end end),
+              ?assertEqual({claimed, none}, mod_rest_idempotency:claim_alone(pending(<<"a">>, <<"f">>, self()), 3)),
+              ?assertEqual(in_flight, mod_rest_idempotency:claim_alone(pending(<<"a">>, <<"f">>, Alive), 3)),
+              ?assertEqual(mismatch, mod_rest_idempotency:claim_alone(pending(<<"a">>, <<"g">>, Alive), 3)),
+              ets:insert(mod_rest_idempotency, row(<<"b">>, <<"f">>, done, Answer, 300, 100000)),
+              ?assertEqual({replay, Answer}, mod_rest_idempotency:claim_alone(pending(<<"b">>, <<"f">>, self()), 3)),
+              %% An expired answer, another request's even, and a dead owner's claim are taken over.
+              ets:insert(mod_rest_idempotency, row(<<"c">>, <<"other">>, done, Answer, 300, 999)),
+              Mine = pending(<<"c">>, <<"f">>, self()),
+              ?assertEqual({claimed, 300}, mod_rest_idempotency:claim_alone(Mine, 3)),
+              ?assertEqual([Mine], ets:lookup(mod_rest_idempotency, element(2, Mine))),
+              ets:insert(mod_rest_idempotency, pending(<<"d">>, <<"f">>, Dead)),
+              ?assertEqual({claimed, 0}, mod_rest_idempotency:claim_alone(pending(<<"d">>, <<"f">>, self()), 3)),
+              Alive ! stop
+      end).
+
+%% Of two requests that read the same expired entry and decided to take it over, one does: the
+%% second finds the row changed. (The race below cannot show this: its window is too short to hit.)
+replaced_test() ->
+    with_table(
+      fun() ->
+              Old = row(<<"e">>, <<"f">>, done, none, 300, 999),
+              ets:insert(mod_rest_idempotency, Old),
+              First = pending(<<"e">>, <<"f">>, self()),
+              Second = pending(<<"e">>, <<"f">>, spawn(fun() -> ok end)),
+              ?assert(mod_rest_idempotency:replaced(Old, First)),
+              ?assertNot(mod_rest_idempotency:replaced(Old, Second)),
+              ?assertEqual([First], ets:lookup(mod_rest_idempotency, element(2, Old)))
+      end).
+
+%% Fifty processes claim one key at once, free or held by an expired answer: one wins, the others
+%% are told in flight. Fifty rounds.
+claim_alone_race_test_() ->
+    [{Name, fun() -> with_table(fun() -> [race(Setup, R) || R <- lists:seq(1, 50)] end) end}
+     || {Name, Setup} <- [{"a free key", fun(_Key) -> ok end},
+                          {"an expired answer",
+                           fun(Key) -> ets:insert(mod_rest_idempotency, row(Key, <<"f">>, done, none, 300, 999)) end}]].
+
+race(Setup, Round) ->
+    Key = integer_to_binary(Round),
+    Setup(Key),
+    Parent = self(),
+    Go = make_ref(),
+    Pids = [spawn_link(fun() ->
+                               receive Go -> ok end,
+                               Outcome = mod_rest_idempotency:claim_alone(pending(Key, <<"f">>, self()), 3),
+                               Parent ! {self(), Outcome},
+                               receive stop -> ok end   % an owner alive until every claim is in
+                       end)
+            || _ <- lists:seq(1, 50)],
+    [P ! Go || P <- Pids],
+    Outcomes = [receive {P, Outcome} -> Outcome after 5000 -> timeout end || P <- Pids],
+    [P ! stop || P <- Pids],
+    ?assertEqual({Round, 1}, {Round, length([O || {claimed, _} = O <- Outcomes])}),
+    ?assertEqual({Round, 49}, {Round, length([O || in_flight = O <- Outcomes])}).
