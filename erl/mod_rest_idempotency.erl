@@ -136,7 +136,7 @@ keyed(Key, Fingerprint, #{host := Host, opts := Opts} = Context, Run) ->
     end.
 
 %% The pending row is this request's claim; OldBytes those of the expired entry it replaced
-%% (none if the key was free). Usage counts finished keys only: a pending row weighs nothing
+%% (none if the key was free or held by a dead owner's claim). Usage counts finished keys only: a pending row weighs nothing
 %% until its answer replaces it.
 carry_out(#rest_idempotency{id = {Host, _, _} = Id, created = Now} = Pending, OldBytes, Key,
           #{opts := Opts} = Context, Run) ->
@@ -300,7 +300,7 @@ claim_alone(#rest_idempotency{id = Id, fingerprint = Fingerprint, created = Now}
                     case decide(Old, Fingerprint, Now) of
                         take ->
                             case replaced(Old, Pending) of
-                                true -> {claimed, Old#rest_idempotency.bytes};
+                                true -> {claimed, counted(Old)};
                                 false -> claim_alone(Pending, Attempts - 1)
                             end;
                         Other -> Other
@@ -314,6 +314,11 @@ replaced(#rest_idempotency{id = Id} = Old, Pending) ->
     Still = [{'=:=', '$_', {const, Old}}],
     ets:select_replace(?TAB, [{#rest_idempotency{id = Id, _ = '_'}, Still, [{const, Pending}]}]) == 1.
 
+%% What an entry a claim replaces weighed in the counts: its bytes once finished; nothing (none,
+%% as a free key) while pending, since the counts hold finished keys only.
+counted(#rest_idempotency{state = done, bytes = Bytes}) -> Bytes;
+counted(#rest_idempotency{}) -> none.
+
 claim_in_cluster(#rest_idempotency{id = Id, fingerprint = Fingerprint, created = Now} = Pending) ->
     F = fun() ->
                 case mnesia:read(?TAB, Id, write) of
@@ -324,7 +329,7 @@ claim_in_cluster(#rest_idempotency{id = Id, fingerprint = Fingerprint, created =
                         case decide(Old, Fingerprint, Now) of
                             take ->
                                 mnesia:write(?TAB, Pending, write),
-                                {claimed, Old#rest_idempotency.bytes};
+                                {claimed, counted(Old)};
                             Other -> Other
                         end
                 end
